@@ -1,0 +1,22 @@
+"""Command-line entry point; answers ``--version`` before importing anything heavy."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``uts`` with *argv* (default: ``sys.argv[1:]``) and return the exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):
+        from uts import __version__
+
+        sys.stdout.write(f"uts {__version__}\n")
+        return 0
+    from uts.cli import run
+
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""The ``uts`` command line (typer). Heavy imports happen inside the commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from uts import __version__
+from uts.errors import UsageError, UtsError
+
+if TYPE_CHECKING:
+    from uts.plugin.manager import Registry
+
+__all__ = ["app", "run"]
+
+app = typer.Typer(
+    name="uts",
+    help="Compose Python service projects from pluggable components.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state: dict[str, bool] = {"debug": False}
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok, 1 error, 2 usage, 3 resolution, 4 option, 5 recipe, 6 plugin, "
+    "7 render, 8 conflict, 9 state, 10 write, 70 internal error, 130 interrupted."
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"uts {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(epilog=EXIT_CODES_HELP)
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Compose Python service projects from pluggable components."""
+    _state["debug"] = debug
+
+
+def _registry() -> Registry:
+    from uts.plugin.manager import load_registry
+
+    registry = load_registry()
+    for error in registry.errors:
+        typer.echo(
+            f"warning: plugin {error.name!r} ({error.source}) failed to load: {error.message}",
+            err=True,
+        )
+    return registry
+
+
+def _parse_sets(values: list[str]) -> dict[str, dict[str, str]]:
+    options: dict[str, dict[str, str]] = {}
+    for value in values:
+        key, sep, raw = value.partition("=")
+        component, dot, option = key.partition(".")
+        if not sep or not dot or not component or not option:
+            raise UsageError(
+                f"--set {value!r} is not COMPONENT.OPTION=VALUE",
+                hint="for example: --set crud.resource=order",
+            )
+        options.setdefault(component.strip(), {})[option.strip()] = raw
+    return options
+
+
+def _interactive(no_input: bool) -> bool:
+    return not no_input and sys.stdin.isatty() and sys.stdout.isatty()
+
+
+@app.command()
+def new(
+    name: Annotated[str, typer.Argument(help="Project name; the package name is derived from it.")],
+    recipe: Annotated[str, typer.Option("--recipe", "-r", help="Recipe name or path to a TOML file.")] = "mvp",
+    directory: Annotated[
+        Path | None, typer.Option("--dir", "-d", help="Where to create it (default: ./NAME).")
+    ] = None,
+    with_: Annotated[list[str], typer.Option("--with", help="Add a component (repeatable).")] = [],  # noqa: B006
+    without: Annotated[list[str], typer.Option("--without", help="Drop a component (repeatable).")] = [],  # noqa: B006
+    set_: Annotated[
+        list[str], typer.Option("--set", help="Set an option: COMPONENT.OPTION=VALUE (repeatable).")
+    ] = [],  # noqa: B006
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and diff; write nothing.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Allow a non-empty directory; existing files are never overwritten.")
+    ] = False,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; fail on missing options.")] = False,
+) -> None:
+    """Create a new project from a recipe."""
+    from uts.commit import commit
+    from uts.engine import ProjectSpec, compose, package_name
+    from uts.plan import plan_new
+    from uts.recipe import find_recipes, load_recipe
+
+    package_name(name)
+    registry = _registry()
+    chosen = load_recipe(recipe, find_recipes(registry.recipe_files))
+    options: dict[str, dict[str, Any]] = {k: dict(v) for k, v in chosen.options.items()}
+    for component, values in _parse_sets(set_).items():
+        options.setdefault(component, {}).update(values)
+    spec = ProjectSpec(
+        project_name=name,
+        recipe=chosen.name,
+        components=[*chosen.components, *with_],
+        options=options,
+        without=list(without),
+    )
+    ask = _prompt if _interactive(no_input) else None
+    composition = compose(registry, spec, ask)
+    root = (directory if directory is not None else Path(name)).absolute()
+    plan = plan_new(root, composition.files, force=force)
+    for added, by in composition.resolution.added_for.items():
+        typer.echo(f"adding {added!r}: required by {by!r}", err=True)
+    if dry_run:
+        typer.echo(plan.diff(), nl=False)
+        counts = plan.counts()
+        typer.echo(
+            f"dry run: would create {counts['create']} file(s) in {root} "
+            f"({counts['keep']} already identical); nothing was written"
+        )
+        return
+    commit(plan)
+    from uts.report import created_summary
+
+    typer.echo(created_summary(root, composition, plan))
+
+
+def _prompt(component: Any, option: Any) -> Any:
+    label = f"{component.name}.{option.name}" + (f" ({option.help})" if option.help else "")
+    if option.choices:
+        label += " [" + "/".join(map(str, option.choices)) + "]"
+    return typer.prompt(label, type=option.type if option.type is not bool else bool)
+
+
+@app.command("list")
+def list_(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List installed components, where they come from, and plugins that failed to load."""
+    from uts.plugin.manager import load_registry
+
+    registry = load_registry()
+    rows = [
+        {
+            "name": name,
+            "version": loaded.component.version,
+            "summary": loaded.component.summary,
+            "source": loaded.source,
+            "requires": list(loaded.component.requires),
+            "conflicts": list(loaded.component.conflicts),
+        }
+        for name, loaded in sorted(registry.components.items())
+    ]
+    errors = [{"name": e.name, "source": e.source, "error": e.message} for e in registry.errors]
+    if as_json:
+        typer.echo(json.dumps({"components": rows, "errors": errors}, indent=2))
+        return
+    from uts.report import table
+
+    typer.echo(table(["NAME", "VERSION", "SOURCE", "SUMMARY"],
+                     [[r["name"], r["version"], r["source"], r["summary"]] for r in rows]))
+    if errors:
+        typer.echo("\nFailed to load:", err=True)
+        for e in errors:
+            typer.echo(f"  {e['name']} ({e['source']}): {e['error']}", err=True)
+
+
+@app.command()
+def recipes(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the recipes: built-in tiers and those shipped by plugins."""
+    from uts.recipe import find_recipes, load_recipe
+
+    registry = _registry()
+    available = find_recipes(registry.recipe_files)
+    rows = []
+    for ref in sorted(available):
+        loaded = load_recipe(ref, available)
+        rows.append({"name": ref, "description": loaded.description, "source": loaded.source,
+                     "components": loaded.components})
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from uts.report import table
+
+    typer.echo(table(["NAME", "SOURCE", "COMPONENTS", "DESCRIPTION"],
+                     [[r["name"], r["source"], " ".join(r["components"]), r["description"]] for r in rows]))
+
+
+@app.command()
+def info(
+    component: Annotated[str, typer.Argument(help="Component name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show a component: options, requirements, conflicts, files and fragments."""
+    from uts.report import component_info, format_info
+
+    registry = _registry()
+    data = component_info(registry, component)
+    typer.echo(json.dumps(data, indent=2) if as_json else format_info(data))
+
+
+def run(argv: list[str]) -> int:
+    """Run the CLI; turn errors into one line plus a hint and a documented exit code."""
+    debug = "--debug" in argv
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="uts", standalone_mode=False)
+    except UtsError as error:
+        if debug:
+            raise
+        typer.echo(f"error: {error.message}", err=True)
+        if error.hint:
+            typer.echo(f"hint: {error.hint}", err=True)
+        return error.exit_code
+    except typer.Exit as done:
+        return int(done.exit_code)
+    except typer.TyperException as error:
+        show = getattr(error, "show", None)
+        if show is not None:
+            show()
+        return int(getattr(error, "exit_code", 2))
+    except (KeyboardInterrupt, typer.Abort):
+        typer.echo("interrupted: nothing was changed", err=True)
+        return 130
+    except Exception as error:
+        if debug:
+            raise
+        typer.echo(f"internal error: {type(error).__name__}: {error}", err=True)
+        typer.echo("hint: run again with --debug for the traceback, and report it", err=True)
+        return 70
+    return 0

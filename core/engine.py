@@ -1,0 +1,167 @@
+"""Compose a project in memory: resolve, configure, contribute, render, finalize."""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import tomlkit
+
+from uts import __version__
+from uts.errors import OptionError, RenderError, UsageError
+from uts.model import Component, Context, Contributions, FragmentStore, GeneratedFile, Option
+from uts.plugin.manager import Registry
+from uts.pyproject import set_dependencies, set_tool_uts
+from uts.render import check_relative, render_templates
+from uts.resolve import Resolution, resolve, resolve_options
+from uts.state import MANIFEST_PATH, STATE_OWNER, build_manifest
+
+__all__ = ["Composition", "ProjectSpec", "compose", "package_name"]
+
+_PROJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]*$")
+
+Ask = Callable[[Component, Option], Any]
+
+
+def package_name(project_name: str) -> str:
+    """The import package for *project_name* (``my-shop`` gives ``my_shop``)."""
+    if not _PROJECT_NAME.match(project_name):
+        raise UsageError(
+            f"project name {project_name!r} is not valid",
+            hint="start with a letter; use letters, digits, '-', '_' or '.'",
+        )
+    package = re.sub(r"[^a-z0-9]+", "_", project_name.lower()).strip("_")
+    if keyword.iskeyword(package) or not package.isidentifier():
+        raise UsageError(
+            f"project name {project_name!r} gives package {package!r}, not a valid module name",
+            hint="pick another project name",
+        )
+    return package
+
+
+@dataclass
+class ProjectSpec:
+    """Everything a composition depends on; the same spec gives the same bytes."""
+
+    project_name: str
+    recipe: str
+    components: list[str]
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    without: list[str] = field(default_factory=list)
+    description: str = ""
+
+
+@dataclass
+class Composition:
+    """The result: every file of the project, plus how it was resolved."""
+
+    context: Context
+    resolution: Resolution
+    files: dict[str, GeneratedFile]
+    fragments: dict[str, list[Any]]
+
+
+def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Composition:
+    """Run every phase for *spec* and return the project's files, in memory."""
+    metadata = {name: loaded.component for name, loaded in registry.components.items()}
+    resolution = resolve(metadata, spec.components, spec.without)
+    for name in spec.options:
+        if name not in resolution.order:
+            raise OptionError(
+                f"options given for {name!r}, which is not part of this project",
+                hint=f"add it with --with {name}, or drop its --set values",
+            )
+    components = {
+        name: resolve_options(metadata[name], spec.options.get(name, {}), ask)
+        for name in resolution.order
+    }
+    ctx = Context(
+        project_name=spec.project_name,
+        package=package_name(spec.project_name),
+        description=spec.description or f"{spec.project_name}: a service composed by uts.",
+        recipe=spec.recipe,
+        components=MappingProxyType(components),
+        uts_version=__version__,
+    )
+    for name in resolution.order:
+        registry.configure(name, ctx)
+
+    store = FragmentStore()
+    for name in resolution.order:
+        registry.contribute(name, ctx, Contributions(name, store))
+    fragments = store.slots()
+
+    files: dict[str, GeneratedFile] = {}
+    for path, item in store.files.items():
+        files[check_relative(path, f"component {item.owner!r}")] = item
+    variables = {**ctx.template_vars(), "fragments": fragments}
+    for name in resolution.order:
+        templates = metadata[name].templates
+        if templates is None:
+            continue
+        rendered = render_templates(templates, name, {**variables, "options": components[name]})
+        for path, item in rendered.items():
+            _claim(files, path, item)
+
+    for name in resolution.order:
+        view = MappingProxyType({path: item.content for path, item in files.items()})
+        late = FragmentStore(files={p: f for p, f in files.items()})
+        registry.finalize(name, ctx, view, Contributions(name, late))
+        files = late.files
+
+    _write_pyproject(files, store, ctx, metadata)
+    files[MANIFEST_PATH] = GeneratedFile(build_manifest(files, __version__), STATE_OWNER)
+    return Composition(ctx, resolution, dict(sorted(files.items())), fragments)
+
+
+def _claim(files: dict[str, GeneratedFile], path: str, item: GeneratedFile) -> None:
+    other = files.get(path)
+    if other is not None and other.owner != item.owner:
+        raise RenderError(
+            f"components {other.owner!r} and {item.owner!r} both write {path}",
+            hint="a file belongs to one component; share content through fragments",
+        )
+    files[path] = item
+
+
+def _write_pyproject(
+    files: dict[str, GeneratedFile],
+    store: FragmentStore,
+    ctx: Context,
+    metadata: Mapping[str, Component],
+) -> None:
+    current = files.get("pyproject.toml")
+    groups: dict[str | None, list[str]] = {}
+    for fragment in store.items:
+        if fragment.slot == "dependencies":
+            groups.setdefault(None, []).append(fragment.value)
+        elif fragment.slot.startswith("dependencies:"):
+            groups.setdefault(fragment.slot.partition(":")[2], []).append(fragment.value)
+    if current is None:
+        if groups:
+            raise RenderError(
+                "components add dependencies but none of them writes pyproject.toml",
+                hint="add the component that provides pyproject.toml (e.g. 'project')",
+            )
+        return
+    try:
+        doc = tomlkit.parse(current.content.decode("utf-8"))
+    except Exception as error:
+        raise RenderError(f"component {current.owner!r} renders an invalid pyproject.toml: {error}") from error
+    set_dependencies(doc, groups)
+    state = {
+        "version": ctx.uts_version,
+        "recipe": ctx.recipe,
+        "project-name": ctx.project_name,
+        "package": ctx.package,
+        "components": {
+            name: {"version": metadata[name].version, "options": dict(options)}
+            for name, options in ctx.components.items()
+        },
+    }
+    set_tool_uts(doc, state)
+    files["pyproject.toml"] = GeneratedFile(tomlkit.dumps(doc).encode(), current.owner, current.executable)

@@ -1,0 +1,84 @@
+"""Error types of uts; each carries a documented exit code and a hint for the user."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConflictError",
+    "OptionError",
+    "PluginError",
+    "RecipeError",
+    "RenderError",
+    "ResolutionError",
+    "StateError",
+    "UsageError",
+    "UtsError",
+    "WriteError",
+]
+
+
+class UtsError(Exception):
+    """A failure the user can act on: one line saying what and where, plus a hint."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(UtsError):
+    """The command line itself is wrong (bad argument, bad ``--set`` syntax, ...)."""
+
+    exit_code = 2
+
+
+class ResolutionError(UtsError):
+    """Unknown component, missing requirement, conflict or requirement cycle."""
+
+    exit_code = 3
+
+
+class OptionError(UtsError):
+    """An option value is missing, unknown, of the wrong type or not allowed."""
+
+    exit_code = 4
+
+
+class RecipeError(UtsError):
+    """A recipe is missing, malformed or inconsistent."""
+
+    exit_code = 5
+
+
+class PluginError(UtsError):
+    """A plugin failed to load, or raised while contributing to the plan."""
+
+    exit_code = 6
+
+
+class RenderError(UtsError):
+    """A template failed to render or two components claimed the same output."""
+
+    exit_code = 7
+
+
+class ConflictError(UtsError):
+    """Writing would overwrite something the user wrote; nothing was changed."""
+
+    exit_code = 8
+
+
+class StateError(UtsError):
+    """The project's recorded uts state is missing or damaged."""
+
+    exit_code = 9
+
+
+class WriteError(UtsError):
+    """Writing the plan failed or would leave the project directory; nothing was changed."""
+
+    exit_code = 10

@@ -1,0 +1,247 @@
+"""The data a component declares (metadata, options) and what it sees and produces."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from uts.errors import OptionError, RenderError
+
+__all__ = [
+    "REQUIRED",
+    "Component",
+    "Context",
+    "Contributions",
+    "GeneratedFile",
+    "Option",
+]
+
+_NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+"""Default of an option the user must set (``uts new`` asks for it in a terminal)."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """A typed, validated setting of a component.
+
+    :param name: option name, used as ``--set COMPONENT.NAME=VALUE`` and in recipes.
+    :param type: ``str``, ``int`` or ``bool``.
+    :param default: value when nobody sets it; :data:`REQUIRED` when the user must.
+    :param choices: the allowed values, if the set is closed.
+    :param pattern: a regular expression a ``str`` value must match in full.
+    :param help: one line for ``uts info``.
+    """
+
+    name: str
+    type: type = str
+    default: Any = REQUIRED
+    choices: tuple[Any, ...] | None = None
+    pattern: str | None = None
+    help: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def coerce(self, value: Any, component: str) -> Any:
+        """Return *value* converted to this option's type, or raise :class:`OptionError`."""
+        where = f"{component}.{self.name}"
+        if isinstance(value, str) and self.type is not str:
+            value = self._from_text(value, where)
+        if self.type is int and isinstance(value, bool) or not isinstance(value, self.type):
+            raise OptionError(
+                f"option {where} expects {self.type.__name__}, got {value!r}",
+                hint=f"set it with --set {where}=<{self.type.__name__}>",
+            )
+        if self.choices is not None and value not in self.choices:
+            allowed = ", ".join(map(str, self.choices))
+            raise OptionError(
+                f"option {where} must be one of {allowed}; got {value!r}",
+                hint=f"pick one of: {allowed}",
+            )
+        if self.pattern is not None and not re.fullmatch(self.pattern, value):
+            raise OptionError(
+                f"option {where} value {value!r} does not match {self.pattern}",
+                hint=self.help or f"use a value matching {self.pattern}",
+            )
+        return value
+
+    def _from_text(self, text: str, where: str) -> Any:
+        if self.type is bool:
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+        elif self.type is int:
+            try:
+                return int(text)
+            except ValueError:
+                pass
+        raise OptionError(
+            f"option {where} expects {self.type.__name__}, got {text!r}",
+            hint="booleans are true/false, integers are digits",
+        )
+
+
+@dataclass(frozen=True)
+class Component:
+    """What a plugin declares about its component in ``uts_component``.
+
+    :param name: lower-case name, also the entry-point name.
+    :param version: the component's version, recorded in generated projects.
+    :param summary: one line for ``uts list``.
+    :param requires: components that must be active too (added automatically).
+    :param conflicts: components that must not be active at the same time.
+    :param options: the component's typed options.
+    :param templates: a directory rendered into the project (``*.jinja`` files are
+        rendered, others copied verbatim; path segments may hold Jinja expressions).
+    """
+
+    name: str
+    version: str
+    summary: str
+    requires: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    options: tuple[Option, ...] = ()
+    templates: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"component name {self.name!r} must be lower-case letters, digits, - or _")
+        names = [option.name for option in self.options]
+        if len(names) != len(set(names)):
+            raise ValueError(f"component {self.name!r} declares an option twice")
+
+    def option(self, name: str) -> Option | None:
+        return next((option for option in self.options if option.name == name), None)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every hook and template sees about the project being composed."""
+
+    project_name: str
+    package: str
+    description: str
+    recipe: str
+    components: Mapping[str, Mapping[str, Any]]
+    uts_version: str
+
+    def has(self, name: str) -> bool:
+        """Whether component *name* is active in this project."""
+        return name in self.components
+
+    def options(self, name: str) -> Mapping[str, Any]:
+        """The resolved option values of active component *name*."""
+        return self.components[name]
+
+    def template_vars(self) -> dict[str, Any]:
+        return {
+            "project_name": self.project_name,
+            "package": self.package,
+            "description": self.description,
+            "recipe": self.recipe,
+            "components": {name: dict(opts) for name, opts in self.components.items()},
+            "uts_version": self.uts_version,
+        }
+
+
+@dataclass(frozen=True)
+class GeneratedFile:
+    """One file of the plan: its bytes, the component that owns it and its mode."""
+
+    content: bytes
+    owner: str
+    executable: bool = False
+
+
+class _Slots(dict[str, list[Any]]):
+    """Fragments by slot; a slot nobody filled reads as an empty list."""
+
+    def __missing__(self, key: str) -> list[Any]:
+        return []
+
+
+@dataclass
+class _Fragment:
+    slot: str
+    key: str | None
+    value: Any
+    owner: str
+
+
+@dataclass
+class FragmentStore:
+    """Fragments from every component, in contribution order, with clash detection."""
+
+    items: list[_Fragment] = field(default_factory=list)
+    files: dict[str, GeneratedFile] = field(default_factory=dict)
+
+    def add(self, slot: str, value: Any, key: str | None, owner: str) -> None:
+        if key is not None:
+            for other in self.items:
+                if other.slot == slot and other.key == key:
+                    if other.value == value:
+                        return
+                    raise RenderError(
+                        f"components {other.owner!r} and {owner!r} both set {slot} {key!r} "
+                        f"to different values ({other.value!r} vs {value!r})",
+                        hint=f"make one of them depend on the other's value, or drop one of them",
+                    )
+        self.items.append(_Fragment(slot, key, value, owner))
+
+    def slots(self) -> dict[str, list[Any]]:
+        result: dict[str, list[Any]] = _Slots()
+        for item in self.items:
+            result.setdefault(item.slot, []).append(item.value)
+        return result
+
+    def by_slot(self, slot: str) -> Iterator[_Fragment]:
+        return (item for item in self.items if item.slot == slot)
+
+
+class Contributions:
+    """Handed to ``uts_contribute``: the way a component adds to the plan."""
+
+    def __init__(self, owner: str, store: FragmentStore) -> None:
+        self._owner = owner
+        self._store = store
+
+    def dependency(self, requirement: str, group: str | None = None) -> None:
+        """Add a PEP 508 *requirement* to the project (or to optional-dependency *group*)."""
+        from uts.pyproject import requirement_name
+
+        slot = "dependencies" if group is None else f"dependencies:{group}"
+        self._store.add(slot, requirement, requirement_name(requirement), self._owner)
+
+    def fragment(self, slot: str, value: Any, key: str | None = None) -> None:
+        """Add *value* to *slot*; templates read ``fragments[slot]`` as a list.
+
+        With a *key*, two components giving the same key different values is an error.
+        """
+        self._store.add(slot, value, key, self._owner)
+
+    def file(self, path: str, content: str | bytes, executable: bool = False) -> None:
+        """Write a computed file at project-relative *path* (owned by this component)."""
+        data = content.encode() if isinstance(content, str) else content
+        posix = str(PurePosixPath(path))
+        existing = self._store.files.get(posix)
+        if existing is not None and existing.owner != self._owner:
+            raise RenderError(
+                f"components {existing.owner!r} and {self._owner!r} both write {posix}",
+                hint="a file belongs to one component; share content through fragments",
+            )
+        self._store.files[posix] = GeneratedFile(data, self._owner, executable)

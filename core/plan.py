@@ -1,0 +1,117 @@
+"""The plan: every change computed in memory, shown as a diff, before anything is written."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from uts.errors import ConflictError, WriteError
+from uts.model import GeneratedFile
+
+__all__ = ["Change", "Plan", "confine", "plan_new"]
+
+Action = Literal["create", "update", "delete", "keep"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file: what is there now (*old*), what will be (*new*), and who owns it."""
+
+    path: str
+    action: Action
+    owner: str
+    old: bytes | None = None
+    new: bytes | None = None
+    executable: bool = False
+
+
+@dataclass
+class Plan:
+    """Changes to a project directory, sorted by path."""
+
+    root: Path
+    changes: list[Change]
+
+    @property
+    def effective(self) -> list[Change]:
+        return [change for change in self.changes if change.action != "keep"]
+
+    def counts(self) -> dict[str, int]:
+        counts = {"create": 0, "update": 0, "delete": 0, "keep": 0}
+        for change in self.changes:
+            counts[change.action] += 1
+        return counts
+
+    def diff(self) -> str:
+        """A unified diff of every effective change (binary files summarised)."""
+        chunks: list[str] = []
+        for change in self.effective:
+            old_name = "/dev/null" if change.old is None else f"a/{change.path}"
+            new_name = "/dev/null" if change.new is None else f"b/{change.path}"
+            try:
+                old = (change.old or b"").decode("utf-8").splitlines(keepends=True)
+                new = (change.new or b"").decode("utf-8").splitlines(keepends=True)
+            except UnicodeDecodeError:
+                chunks.append(f"Binary file {change.path} ({change.action})\n")
+                continue
+            lines = list(difflib.unified_diff(old, new, old_name, new_name))
+            if not lines:
+                chunks.append(f"--- {old_name}\n+++ {new_name}\n(empty file)\n")
+            for line in lines:
+                chunks.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+        return "".join(chunks)
+
+
+def confine(root: Path, rel: str) -> Path:
+    """The absolute target for *rel* inside *root*, refusing symlinks and escapes."""
+    root = root.resolve()
+    target = root.joinpath(*rel.split("/"))
+    current = root
+    for part in rel.split("/"):
+        current = current / part
+        if current.is_symlink():
+            raise WriteError(
+                f"{current} is a symbolic link; uts does not write through links",
+                hint="replace the link with a real directory or file, then run again",
+            )
+    if os.path.commonpath([root, os.path.abspath(target)]) != str(root):
+        raise WriteError(f"{rel} is outside the project directory {root}")
+    return target
+
+
+def plan_new(root: Path, files: Mapping[str, GeneratedFile], force: bool = False) -> Plan:
+    """Plan writing a new project into *root*.
+
+    An existing non-empty directory is refused unless *force*; even then an existing
+    file whose content differs is never overwritten.
+    """
+    if root.exists() and not root.is_dir():
+        raise WriteError(f"{root} exists and is not a directory", hint="choose another --dir")
+    if not force and root.is_dir() and any(root.iterdir()):
+        raise ConflictError(
+            f"directory {root} is not empty",
+            hint="choose an empty directory, or pass --force to add files next to what is there "
+            "(existing files are never overwritten)",
+        )
+    changes: list[Change] = []
+    clashes: list[str] = []
+    for path, item in sorted(files.items()):
+        target = confine(root, path)
+        if target.exists() or target.is_symlink():
+            if target.is_file() and target.read_bytes() == item.content:
+                changes.append(Change(path, "keep", item.owner, item.content, item.content, item.executable))
+                continue
+            clashes.append(path)
+            continue
+        changes.append(Change(path, "create", item.owner, None, item.content, item.executable))
+    if clashes:
+        shown = ", ".join(clashes[:5]) + (f" and {len(clashes) - 5} more" if len(clashes) > 5 else "")
+        raise ConflictError(
+            f"{len(clashes)} file(s) already exist in {root} with other content: {shown}",
+            hint="move them away or generate into another directory; uts never overwrites them",
+        )
+    return Plan(root, changes)

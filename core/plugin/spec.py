@@ -1,0 +1,93 @@
+"""Hook specifications, in the order the engine calls them.
+
+Phases: *declare* (``uts_component``, ``uts_recipes``) when plugins load; then, for the
+active components only and in resolved order, *configure* (``uts_configure``),
+*contribute* (``uts_contribute``), *finalize* (``uts_finalize``). The core writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pluggy
+
+from uts.model import Component, Context, Contributions
+
+_spec = pluggy.HookspecMarker("uts")
+
+__all__ = [
+    "uts_component",
+    "uts_configure",
+    "uts_contribute",
+    "uts_finalize",
+    "uts_recipes",
+]
+
+# Phase: declare -----------------------------------------------------------------------
+
+
+@_spec
+def uts_component() -> Component:  # type: ignore[empty-body]
+    """Declare the component this plugin provides: metadata, options and templates.
+
+    Required, exactly once per plugin. Called when the plugin loads.
+
+    .. versionadded:: 0.1
+    """
+
+
+@_spec
+def uts_recipes() -> list[Path]:  # type: ignore[empty-body]
+    """Return recipe files (TOML) this plugin ships; each is found by its ``name``.
+
+    .. versionadded:: 0.1
+    """
+
+
+# Phase: configure ---------------------------------------------------------------------
+
+
+@_spec
+def uts_configure(ctx: Context) -> None:
+    """Check the resolved project before anything is produced.
+
+    Raise ``uts.errors.OptionError`` (or any ``UtsError``) to refuse a combination of
+    components or options; the message reaches the user with the component's name.
+
+    :param ctx: the project: name, package, active components and their options.
+
+    .. versionadded:: 0.1
+    """
+
+
+# Phase: contribute --------------------------------------------------------------------
+
+
+@_spec
+def uts_contribute(ctx: Context, out: Contributions) -> None:
+    """Add dependencies, fragments for shared files, and computed files.
+
+    Templates of the component's ``templates`` directory are rendered after every
+    component contributed, so they can read every fragment.
+
+    :param ctx: the project.
+    :param out: the component's handle on the plan (``dependency``, ``fragment``, ``file``).
+
+    .. versionadded:: 0.1
+    """
+
+
+# Phase: finalize ----------------------------------------------------------------------
+
+
+@_spec
+def uts_finalize(ctx: Context, files: Mapping[str, bytes], out: Contributions) -> None:
+    """See every file of the plan before it is written; add or replace your own files.
+
+    :param ctx: the project.
+    :param files: project-relative path to content, for every file of the plan.
+    :param out: write files owned by this component (``out.file``).
+
+    .. versionadded:: 0.1
+    """

@@ -1,0 +1,140 @@
+"""Recipes: TOML data naming components and option values, optionally extending another."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from uts.errors import RecipeError
+from uts.resolve import suggest
+
+__all__ = ["Recipe", "builtin_recipe_dir", "find_recipes", "load_recipe"]
+
+_KEYS = {"name", "description", "extends", "components", "exclude", "options"}
+_DECODE_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+@dataclass
+class Recipe:
+    """A resolved recipe: its own data merged over what it extends."""
+
+    name: str
+    description: str
+    components: list[str]
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    path: Path | None = None
+    source: str = "built-in"
+
+
+def builtin_recipe_dir() -> Path:
+    import uts_recipes
+
+    return Path(next(iter(uts_recipes.__path__)))
+
+
+def find_recipes(shipped: Iterable[tuple[Path, str]] = ()) -> dict[str, tuple[Path, str]]:
+    """Recipe name to (file, source): built-ins first, then those plugins ship."""
+    found = {path.stem: (path, "built-in") for path in sorted(builtin_recipe_dir().glob("*.toml"))}
+    for path, plugin in shipped:
+        found.setdefault(path.stem, (path, f"plugin {plugin}"))
+    return found
+
+
+def _line_of(text: str, key: str) -> int | None:
+    pattern = re.compile(rf"^\s*(\[[^\]]*\b{re.escape(key)}\b[^\]]*\]|\"?{re.escape(key)}\"?\s*=)")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _fail(path: Path, text: str, key: str | None, reason: str, hint: str) -> RecipeError:
+    line = _line_of(text, key) if key else None
+    where = f"{path}:{line}" if line else str(path)
+    return RecipeError(f"{where}: {reason}", hint=hint)
+
+
+def _read(path: Path) -> tuple[dict[str, Any], str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise RecipeError(f"cannot read recipe {path}: {error.strerror}") from error
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        match = _DECODE_POSITION.search(message)
+        reason = _DECODE_POSITION.sub("", message).strip()
+        where = f"{path}:{match.group(1)}:{match.group(2)}" if match else str(path)
+        raise RecipeError(
+            f"{where}: malformed TOML: {reason}", hint="fix the recipe file and run again"
+        ) from error
+
+
+def _check(path: Path, text: str, data: dict[str, Any]) -> None:
+    for key in data:
+        if key not in _KEYS:
+            raise _fail(path, text, key, f"unknown key {key!r}", suggest(key, _KEYS))
+    for key in ("name", "description", "extends"):
+        if key in data and not isinstance(data[key], str):
+            raise _fail(path, text, key, f"{key!r} must be a string", f'write {key} = "..."')
+    for key in ("components", "exclude"):
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise _fail(path, text, key, f"{key!r} must be a list of component names", f'write {key} = ["a", "b"]')
+    options = data.get("options", {})
+    if not isinstance(options, dict) or not all(isinstance(v, dict) for v in options.values()):
+        raise _fail(
+            path, text, "options", "'options' must hold one table per component",
+            "write [options.COMPONENT] followed by OPTION = VALUE lines",
+        )
+
+
+def load_recipe(
+    ref: str, available: dict[str, tuple[Path, str]], _seen: tuple[Path, ...] = ()
+) -> Recipe:
+    """Load recipe *ref*: a known recipe name, or a path to a TOML file."""
+    path, source = _locate(ref, available, _seen[-1].parent if _seen else None)
+    path = path.resolve()
+    if path in _seen:
+        chain = " -> ".join(str(p) for p in (*_seen, path))
+        raise RecipeError(f"recipe extends itself: {chain}", hint="remove one 'extends'")
+    data, text = _read(path)
+    _check(path, text, data)
+    options = {name: dict(values) for name, values in data.get("options", {}).items()}
+    components = list(data.get("components", []))
+    if "extends" in data:
+        base = load_recipe(data["extends"], available, (*_seen, path))
+        merged = {name: dict(values) for name, values in base.options.items()}
+        for name, values in options.items():
+            merged.setdefault(name, {}).update(values)
+        options = merged
+        components = [*base.components, *(c for c in components if c not in base.components)]
+    excluded = set(data.get("exclude", []))
+    components = [c for c in dict.fromkeys(components) if c not in excluded]
+    return Recipe(
+        name=data.get("name", path.stem),
+        description=data.get("description", ""),
+        components=components,
+        options=options,
+        path=path,
+        source=source,
+    )
+
+
+def _locate(ref: str, available: dict[str, tuple[Path, str]], relative_to: Path | None) -> tuple[Path, str]:
+    looks_like_path = ref.endswith(".toml") or "/" in ref or "\\" in ref
+    if looks_like_path:
+        path = Path(ref)
+        if relative_to is not None and not path.is_absolute():
+            path = relative_to / path
+        if not path.is_file():
+            raise RecipeError(f"recipe file {ref} does not exist", hint="check the path")
+        return path, "file"
+    if ref in available:
+        return available[ref]
+    raise RecipeError(f"unknown recipe {ref!r}", hint=suggest(ref, available) + " (uts recipes lists them)")

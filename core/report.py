@@ -1,0 +1,139 @@
+"""Human-readable output: tables, the summary after ``uts new``, ``uts info``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from uts.engine import Composition
+    from uts.plan import Plan
+    from uts.plugin.manager import Registry
+
+__all__ = ["component_info", "created_summary", "format_info", "table"]
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain left-aligned text table; the last column is not padded."""
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header) - 1)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*cells, str(row[-1])]).rstrip())
+    return "\n".join(lines)
+
+
+def _tree(paths: list[str]) -> list[str]:
+    top: dict[str, int] = {}
+    for path in paths:
+        head, sep, _ = path.partition("/")
+        key = head + "/" if sep else head
+        top[key] = top.get(key, 0) + 1
+    entries = sorted(top.items(), key=lambda item: (not item[0].endswith("/"), item[0]))
+    lines = []
+    for index, (name, count) in enumerate(entries):
+        branch = "└── " if index == len(entries) - 1 else "├── "
+        suffix = f" ({count} files)" if name.endswith("/") else ""
+        lines.append(f"{branch}{name}{suffix}")
+    return lines
+
+
+def created_summary(root: Path, composition: Composition, plan: Plan) -> str:
+    """What ``uts new`` prints after writing: a short tree and the next commands."""
+    created = [change.path for change in plan.effective]
+    components = ", ".join(composition.context.components)
+    shown = os.path.relpath(root) if not os.path.relpath(root).startswith("..") else str(root)
+    lines = [
+        f"Created {shown}/ from recipe {composition.context.recipe!r} "
+        f"({len(created)} files; components: {components})",
+        f"{shown}/",
+        *_tree(created),
+    ]
+    steps = composition.fragments.get("next-steps", [])
+    if steps:
+        lines += ["", "Next steps:", f"  cd {shown}", *(f"  {step}" for step in steps)]
+    return "\n".join(lines)
+
+
+def component_info(registry: Registry, name: str) -> dict[str, Any]:
+    """Everything ``uts info`` shows about component *name*."""
+    from uts.errors import ResolutionError, UtsError
+    from uts.model import Context, Contributions, FragmentStore
+    from uts.render import TEMPLATE_SUFFIX, template_files
+    from uts.resolve import resolve, resolve_options, suggest
+
+    if name not in registry.components:
+        raise ResolutionError(f"unknown component {name!r}", hint=suggest(name, registry.components))
+    loaded = registry.get(name)
+    component = loaded.component
+    files = []
+    if component.templates is not None:
+        files = [
+            path.removesuffix(TEMPLATE_SUFFIX) for path in template_files(component.templates)
+        ]
+    data: dict[str, Any] = {
+        "name": component.name,
+        "version": component.version,
+        "summary": component.summary,
+        "source": loaded.source,
+        "requires": list(component.requires),
+        "conflicts": list(component.conflicts),
+        "options": [
+            {
+                "name": option.name,
+                "type": option.type.__name__,
+                "default": None if option.required else option.default,
+                "required": option.required,
+                "choices": list(option.choices) if option.choices else None,
+                "pattern": option.pattern,
+                "help": option.help,
+            }
+            for option in component.options
+        ],
+        "files": files,
+        "fragments": [],
+    }
+    metadata = {n: c.component for n, c in registry.components.items()}
+    try:
+        order = resolve(metadata, [name]).order
+        options = {n: resolve_options(metadata[n], {}) for n in order}
+        ctx = Context("example", "example", "", "", options, "")
+        store = FragmentStore()
+        registry.contribute(name, ctx, Contributions(name, store))
+    except UtsError as error:
+        data["fragments_error"] = error.message
+        return data
+    data["fragments"] = [
+        {"slot": item.slot, "key": item.key, "value": item.value} for item in store.items
+    ]
+    data["files"] += sorted(store.files)
+    return data
+
+
+def format_info(data: dict[str, Any]) -> str:
+    lines = [f"{data['name']} {data['version']} ({data['source']})", f"  {data['summary']}", ""]
+    lines.append("requires:  " + (", ".join(data["requires"]) or "-"))
+    lines.append("conflicts: " + (", ".join(data["conflicts"]) or "-"))
+    lines.append("")
+    lines.append("options:" if data["options"] else "options: none")
+    for option in data["options"]:
+        default = "(required)" if option["required"] else repr(option["default"])
+        extra = f" one of {option['choices']}" if option["choices"] else ""
+        extra += f" matching {option['pattern']}" if option["pattern"] else ""
+        lines.append(f"  {option['name']} ({option['type']}, default {default}){extra}")
+        if option["help"]:
+            lines.append(f"      {option['help']}")
+    lines.append("")
+    lines.append("files:" if data["files"] else "files: none")
+    lines += [f"  {path}" for path in data["files"]]
+    lines.append("")
+    if data.get("fragments_error"):
+        lines.append(f"fragments: (cannot show: {data['fragments_error']})")
+    else:
+        lines.append("fragments:" if data["fragments"] else "fragments: none")
+        for item in data["fragments"]:
+            key = f" [{item['key']}]" if item["key"] else ""
+            lines.append(f"  {item['slot']}{key}: {item['value']}")
+    return "\n".join(lines)

@@ -1,0 +1,102 @@
+"""Shared fixtures: fake components built in memory, and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from uts.model import Component, Context, Contributions
+from uts.plugin import impl
+from uts.plugin.manager import Registry, registry_from
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+class FakePlugin:
+    """A plugin object whose hooks run the callables given to it."""
+
+    def __init__(
+        self,
+        component: Component,
+        contribute: Callable[[Context, Contributions], None] | None = None,
+        configure: Callable[[Context], None] | None = None,
+        finalize: Callable[[Context, Any, Contributions], None] | None = None,
+    ) -> None:
+        self.component = component
+        self._contribute = contribute
+        self._configure = configure
+        self._finalize = finalize
+
+    @impl
+    def uts_component(self) -> Component:
+        return self.component
+
+    @impl
+    def uts_configure(self, ctx: Context) -> None:
+        if self._configure:
+            self._configure(ctx)
+
+    @impl
+    def uts_contribute(self, ctx: Context, out: Contributions) -> None:
+        if self._contribute:
+            self._contribute(ctx, out)
+
+    @impl
+    def uts_finalize(self, ctx: Context, files: Any, out: Contributions) -> None:
+        if self._finalize:
+            self._finalize(ctx, files, out)
+
+
+def make_registry(*plugins: FakePlugin) -> Registry:
+    return registry_from({plugin.component.name: plugin for plugin in plugins})
+
+
+def write_templates(root: Path, files: dict[str, str | bytes]) -> Path:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8", newline="")
+    return root
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file (and symlink target) under *root*, for byte-for-byte comparison."""
+    result: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            result[rel] = b"-> " + os.readlink(path).encode()
+        elif path.is_file():
+            result[rel] = path.read_bytes()
+        elif path.is_dir():
+            result[rel + "/"] = b""
+    return result
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def uts(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run ``uts ARGS...`` in-process and return its exit code, stdout and stderr."""
+    from uts.__main__ import main
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = main([str(arg) for arg in args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run

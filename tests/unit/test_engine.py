@@ -1,0 +1,198 @@
+"""Composition: phases, fragments, clashes, plugin failures, pyproject and state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import tomlkit
+
+from tests.conftest import FakePlugin, make_registry, write_templates
+from uts.engine import ProjectSpec, compose, package_name
+from uts.errors import OptionError, PluginError, RenderError, UsageError
+from uts.model import Component, Context, Contributions, Option
+from uts.state import MANIFEST_PATH, sha256
+
+PYPROJECT = '[project]\nname = "{{ project_name }}"\n# keep me\ndependencies = []\n\n[project.optional-dependencies]\ndev = []\n'
+
+
+def base(tmp_path: Path) -> FakePlugin:
+    root = write_templates(
+        tmp_path / "base",
+        {
+            "pyproject.toml.jinja": PYPROJECT,
+            ".env.example.jinja": "{% for e in fragments['env'] %}{{ e.name }}={{ e.value }}\n{% endfor %}",
+        },
+    )
+    return FakePlugin(Component(name="base", version="1.0", summary="base", templates=root))
+
+
+def web(tmp_path: Path) -> FakePlugin:
+    root = write_templates(
+        tmp_path / "web",
+        {
+            "{{ package }}/main.py.jinja": "{% for r in fragments['routers'] %}import {{ r }}\n{% endfor %}",
+        },
+    )
+
+    def contribute(ctx: Context, out: Contributions) -> None:
+        out.dependency("fastapi>=0.115")
+        out.dependency("pytest>=8", group="dev")
+        out.fragment("env", {"name": "PORT", "value": ctx.options("web")["port"]}, key="PORT")
+
+    return FakePlugin(
+        Component(
+            name="web",
+            version="2.0",
+            summary="web",
+            requires=("base",),
+            options=(Option("port", type=int, default=8000),),
+            templates=root,
+        ),
+        contribute,
+    )
+
+
+def items() -> FakePlugin:
+    def contribute(ctx: Context, out: Contributions) -> None:
+        out.dependency("sqlmodel>=0.0.22")
+        out.dependency("Anyio>=4")
+        out.fragment("routers", f"{ctx.package}.items")
+        out.file(f"{ctx.package}/items.py", "ROUTES = []\n")
+
+    return FakePlugin(Component(name="items", version="0.3", summary="items", requires=("web",)), contribute)
+
+
+def spec(*components: str, **options: dict[str, object]) -> ProjectSpec:
+    return ProjectSpec(project_name="my-shop", recipe="test", components=list(components), options=options)
+
+
+def test_compose_runs_all_phases_and_merges_fragments(tmp_path: Path) -> None:
+    registry = make_registry(base(tmp_path), web(tmp_path), items())
+    result = compose(registry, spec("items", web={"port": "9000"}))
+    assert result.resolution.order == ["base", "web", "items"]
+    files = result.files
+    assert files["my_shop/main.py"].content == b"import my_shop.items\n"
+    assert files["my_shop/main.py"].owner == "web"
+    assert files["my_shop/items.py"].owner == "items"
+    assert files[".env.example"].content == b"PORT=9000\n"
+
+    doc = tomlkit.parse(files["pyproject.toml"].content.decode())
+    assert list(doc["project"]["dependencies"]) == ["Anyio>=4", "fastapi>=0.115", "sqlmodel>=0.0.22"]
+    assert list(doc["project"]["optional-dependencies"]["dev"]) == ["pytest>=8"]
+    assert "# keep me" in files["pyproject.toml"].content.decode()
+    state = doc["tool"]["uts"]
+    assert state["recipe"] == "test"
+    assert state["package"] == "my_shop"
+    assert state["components"]["web"]["version"] == "2.0"
+    assert state["components"]["web"]["options"]["port"] == 9000
+    assert list(state["components"]) == ["base", "web", "items"]
+
+
+def test_manifest_records_owner_hash_and_pristine_content(tmp_path: Path) -> None:
+    result = compose(make_registry(base(tmp_path), web(tmp_path), items()), spec("items"))
+    manifest = json.loads(result.files[MANIFEST_PATH].content)
+    assert set(manifest["files"]) == set(result.files) - {MANIFEST_PATH}
+    for path, entry in manifest["files"].items():
+        content = result.files[path].content
+        assert entry["sha256"] == sha256(content)
+        assert entry["owner"] == result.files[path].owner
+        assert entry["pristine"]["text"].encode() == content
+
+
+def test_compose_is_deterministic(tmp_path: Path) -> None:
+    first = compose(make_registry(base(tmp_path), web(tmp_path), items()), spec("items"))
+    second = compose(make_registry(items(), web(tmp_path), base(tmp_path)), spec("items"))
+    assert {p: f.content for p, f in first.files.items()} == {p: f.content for p, f in second.files.items()}
+
+
+def test_keyed_fragment_clash_names_both_components(tmp_path: Path) -> None:
+    def other(ctx: Context, out: Contributions) -> None:
+        out.fragment("env", {"name": "PORT", "value": 1}, key="PORT")
+
+    clash = FakePlugin(Component(name="clash", version="1", summary="", requires=("web",)), other)
+    with pytest.raises(RenderError) as info:
+        compose(make_registry(base(tmp_path), web(tmp_path), clash), spec("clash"))
+    assert "'web' and 'clash'" in info.value.message
+    assert "PORT" in info.value.message
+
+
+def test_dependency_clash_names_both(tmp_path: Path) -> None:
+    def pin(ctx: Context, out: Contributions) -> None:
+        out.dependency("fastapi==0.100")
+
+    pinner = FakePlugin(Component(name="pinner", version="1", summary="", requires=("web",)), pin)
+    with pytest.raises(RenderError, match=r"'web' and 'pinner' both set dependencies 'fastapi'"):
+        compose(make_registry(base(tmp_path), web(tmp_path), pinner), spec("pinner"))
+
+
+def test_two_components_writing_one_file_is_an_error(tmp_path: Path) -> None:
+    root = write_templates(tmp_path / "thief", {"pyproject.toml": "[project]\n"})
+    thief = FakePlugin(Component(name="thief", version="1", summary="", templates=root))
+    with pytest.raises(RenderError, match=r"'base' and 'thief' both write pyproject.toml"):
+        compose(make_registry(base(tmp_path), thief), spec("base", "thief"))
+
+
+@pytest.mark.parametrize("phase", ["configure", "contribute", "finalize"])
+def test_a_plugin_that_raises_is_named(tmp_path: Path, phase: str) -> None:
+    def boom(*args: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    broken = FakePlugin(Component(name="broken", version="1", summary=""), **{phase: boom})
+    with pytest.raises(PluginError) as info:
+        compose(make_registry(base(tmp_path), broken), spec("base", "broken"))
+    assert "component 'broken' raised ZeroDivisionError" in info.value.message
+    assert f"uts_{phase}" in info.value.message
+
+
+def test_configure_may_refuse_with_a_clear_error(tmp_path: Path) -> None:
+    def refuse(ctx: Context) -> None:
+        if not ctx.has("web"):
+            raise OptionError("needs 'web' to serve its pages")
+
+    picky = FakePlugin(Component(name="picky", version="1", summary=""), configure=refuse)
+    with pytest.raises(OptionError, match=r"component 'picky': needs 'web'"):
+        compose(make_registry(base(tmp_path), picky), spec("base", "picky"))
+
+
+def test_finalize_sees_every_file_and_may_add_its_own(tmp_path: Path) -> None:
+    def index(ctx: Context, files: object, out: Contributions) -> None:
+        out.file("FILES.txt", "\n".join(sorted(files)) + "\n")  # type: ignore[arg-type]
+
+    indexer = FakePlugin(Component(name="indexer", version="1", summary=""), finalize=index)
+    result = compose(make_registry(base(tmp_path), indexer), spec("base", "indexer"))
+    assert result.files["FILES.txt"].content == b".env.example\npyproject.toml\n"
+
+
+def test_finalize_cannot_replace_another_components_file(tmp_path: Path) -> None:
+    def steal(ctx: Context, files: object, out: Contributions) -> None:
+        out.file("pyproject.toml", "")
+
+    thief = FakePlugin(Component(name="thief", version="1", summary=""), finalize=steal)
+    with pytest.raises(RenderError, match=r"'base' and 'thief' both write pyproject.toml"):
+        compose(make_registry(base(tmp_path), thief), spec("base", "thief"))
+
+
+def test_dependencies_without_pyproject_is_an_error(tmp_path: Path) -> None:
+    lone = FakePlugin(
+        Component(name="lone", version="1", summary=""), lambda ctx, out: out.dependency("x>=1")
+    )
+    with pytest.raises(RenderError, match="none of them writes pyproject.toml"):
+        compose(make_registry(lone), spec("lone"))
+
+
+def test_options_for_inactive_component_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(OptionError, match="'web', which is not part of this project"):
+        compose(make_registry(base(tmp_path), web(tmp_path)), spec("base", web={"port": "1"}))
+
+
+@pytest.mark.parametrize(("name", "package"), [("demo", "demo"), ("My-Shop.api", "my_shop_api")])
+def test_package_name(name: str, package: str) -> None:
+    assert package_name(name) == package
+
+
+@pytest.mark.parametrize("name", ["1shop", "../evil", "class", "a b", ""])
+def test_bad_project_names(name: str) -> None:
+    with pytest.raises(UsageError):
+        package_name(name)
