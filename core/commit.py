@@ -44,6 +44,7 @@ class _Journal:
     staged: dict[Path, Path] = field(default_factory=dict)
     backups: dict[Path, Path] = field(default_factory=dict)
     placed: list[Path] = field(default_factory=list)
+    spare: list[Path] = field(default_factory=list)
 
 
 def _temp_path(directory: Path, kind: str) -> Path:
@@ -93,10 +94,13 @@ def commit(plan: Plan) -> None:
             for target, change in targets:
                 if change.action in ("update", "delete"):
                     backup = _temp_path(target.parent, "old")
+                    journal.spare.append(backup)
                     os.replace(target, backup)
+                    journal.spare.remove(backup)
                     journal.backups[target] = backup
                 if change.action in ("create", "update"):
-                    os.replace(journal.staged.pop(target), target)
+                    os.replace(journal.staged[target], target)
+                    del journal.staged[target]
                 journal.placed.append(target)
         except BaseException as error:
             _rollback(journal)
@@ -124,7 +128,7 @@ def _rollback(journal: _Journal) -> None:
     for target, backup in journal.backups.items():
         with contextlib.suppress(OSError):
             os.replace(backup, target)
-    for temp in journal.staged.values():
+    for temp in [*journal.staged.values(), *journal.spare]:
         with contextlib.suppress(OSError):
             temp.unlink()
     for directory in reversed(journal.created_dirs):

@@ -68,8 +68,11 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         match = _DECODE_POSITION.search(message)
-        reason = _DECODE_POSITION.sub("", message).strip()
-        where = f"{path}:{match.group(1)}:{match.group(2)}" if match else str(path)
+        reason = _DECODE_POSITION.sub("", message).replace("(at end of document)", "").strip()
+        if match:
+            where = f"{path}:{match.group(1)}:{match.group(2)}"
+        else:  # "at end of document": point at the last line
+            where = f"{path}:{max(1, len(text.splitlines()))}"
         raise RecipeError(
             f"{where}: malformed TOML: {reason}", hint="fix the recipe file and run again"
         ) from error

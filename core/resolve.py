@@ -19,7 +19,7 @@ def suggest(name: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     if close:
         return "did you mean " + " or ".join(repr(c) for c in close) + "?"
-    return "known: " + ", ".join(known) if known else "nothing is installed"
+    return "known: " + ", ".join(known) if known else "none are available"
 
 
 @dataclass

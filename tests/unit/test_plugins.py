@@ -1,0 +1,165 @@
+"""Plugin loading: entry points, isolation of broken plugins, env switches, fast startup."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result
+from uts.errors import PluginError
+from uts.plugin.manager import load_registry
+
+GOOD = '''
+from uts.plugin import Component, Option, impl
+
+@impl
+def uts_component():
+    return Component(name="{name}", version="9.9", summary="A third-party component.",
+                     options=(Option("flavour", default="plain"),))
+
+@impl
+def uts_contribute(ctx, out):
+    out.file("{name}.txt", "made by {name} " + ctx.options("{name}")["flavour"] + "\\n")
+'''
+
+
+def fake_distribution(site: Path, dist: str, plugins: dict[str, str]) -> None:
+    """Make *site* look like an installed distribution exposing *plugins* as entry points."""
+    info = site / f"{dist.replace('-', '_')}-1.0.dist-info"  # as installers name it
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    lines = ["[uts.components]"] + [f"{name} = {module}" for name, module in plugins.items()]
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    yield site
+    for name in list(sys.modules):
+        if name.startswith("uts_test_"):
+            del sys.modules[name]
+
+
+def add_plugin(site: Path, dist: str, name: str, source: str) -> None:
+    module = f"uts_test_{name}"
+    (site / f"{module}.py").write_text(textwrap.dedent(source.format(name=name)))
+    fake_distribution(site, dist, {name: module})
+
+
+def test_entry_point_plugins_are_found(site: Path) -> None:
+    add_plugin(site, "uts-shop", "shop", GOOD)
+    registry = load_registry()
+    assert registry.components["shop"].source == "uts-shop 1.0"
+    assert registry.components["shop"].component.version == "9.9"
+    assert "project" in registry.components  # built-ins still there
+    assert registry.errors == []
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("raise RuntimeError('kaboom at import')", "RuntimeError: kaboom at import"),
+        ("import does_not_exist_anywhere", "ModuleNotFoundError"),
+        ("x = 1", "implements no uts_component hook"),
+        (GOOD.replace('name="{name}"', 'name="other"'), "declares component 'other'"),
+        (
+            "from uts.plugin import impl\n@impl\ndef uts_component():\n    return 42\n",
+            "returned int, not Component",
+        ),
+        (
+            GOOD + "\n@impl\ndef uts_contribut(ctx, out):\n    pass\n",
+            "unknown hook 'uts_contribut'",
+        ),
+    ],
+)
+def test_a_broken_plugin_is_reported_by_name_and_others_still_load(
+    site: Path, source: str, message: str
+) -> None:
+    add_plugin(site, "uts-broken", "broken", source)
+    add_plugin(site, "uts-fine", "fine", GOOD)
+    registry = load_registry()
+    assert "fine" in registry.components
+    assert "broken" not in registry.components
+    [error] = registry.errors
+    assert error.name == "broken"
+    assert error.source == "uts-broken 1.0"
+    assert message in error.message
+
+
+def test_strict_mode_turns_a_load_failure_into_an_error(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_plugin(site, "uts-broken", "broken", "raise RuntimeError('kaboom')")
+    with pytest.raises(PluginError, match=r"plugin 'broken' \(uts-broken 1.0\) failed to load"):
+        load_registry(strict=True)
+    monkeypatch.setenv("UTS_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError):
+        load_registry()
+
+
+def test_a_plugin_cannot_take_a_builtin_name(site: Path) -> None:
+    add_plugin(site, "uts-evil", "project", GOOD)
+    registry = load_registry()
+    assert registry.components["project"].source == "built-in"
+    assert "already provided by built-in" in registry.errors[0].message
+
+
+def test_env_switches_disable_autoload_and_block(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_plugin(site, "uts-shop", "shop", GOOD)
+    add_plugin(site, "uts-broken", "broken", "raise RuntimeError('x')")
+    monkeypatch.setenv("UTS_BLOCK_PLUGINS", "broken, crud")
+    registry = load_registry()
+    assert "shop" in registry.components
+    assert "crud" not in registry.components
+    assert registry.errors == []
+    monkeypatch.setenv("UTS_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert "shop" not in load_registry().components
+
+
+def test_uts_list_names_a_broken_plugin_and_still_works(site: Path, uts: Callable[..., Result]) -> None:
+    add_plugin(site, "uts-broken", "broken", "raise RuntimeError('kaboom')")
+    add_plugin(site, "uts-shop", "shop", GOOD)
+    result = uts("list")
+    assert result.code == 0
+    assert "shop" in result.out and "uts-shop 1.0" in result.out
+    assert "broken (uts-broken 1.0): RuntimeError: kaboom" in result.err
+    data = json.loads(uts("list", "--json").out)
+    assert [e["name"] for e in data["errors"]] == ["broken"]
+    assert "shop" in [c["name"] for c in data["components"]]
+
+
+def test_new_with_a_third_party_component(site: Path, tmp_path: Path, uts: Callable[..., Result]) -> None:
+    add_plugin(site, "uts-shop", "shop", GOOD)
+    target = tmp_path / "out"
+    result = uts("new", "demo", "--dir", target, "--with", "shop", "--set", "shop.flavour=spicy")
+    assert result.code == 0, result.err
+    assert (target / "shop.txt").read_text() == "made by shop spicy\n"
+    assert "[tool.uts.components.shop]" in (target / "pyproject.toml").read_text()
+
+
+def _imported_modules(*args: str) -> set[str]:
+    code = (
+        "import sys\nfrom uts.__main__ import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "sys.stdout.flush()\nprint('\\n@@' + ' '.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    ).stdout
+    return set(out.rsplit("@@", 1)[1].split())
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["new", "--help"]])
+def test_help_and_version_import_no_plugin_jinja_or_tomlkit(args: list[str]) -> None:
+    modules = _imported_modules(*args)
+    heavy = {"jinja2", "tomlkit", "pluggy", "uts_plugins", "uts.plugin"} & modules
+    assert heavy == set()
+    if args == ["--version"]:
+        assert "typer" not in modules
