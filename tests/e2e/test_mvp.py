@@ -1,0 +1,134 @@
+"""The MVP tier end to end: generate, install in a fresh venv, test, lint, type-check, serve."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import clean_env, free_port, make_venv, run
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("mvp") / "demo"
+    run([sys.executable, "-m", "uts", "new", "demo", "--recipe", "mvp", "--dir", root, "--no-input"])
+    return root
+
+
+@pytest.fixture(scope="module")
+def venv(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One environment for every check below, installed the way the README says."""
+    return make_venv(tmp_path_factory.mktemp("venv") / ".venv", "-e", f"{project}[dev]")
+
+
+def in_project(venv: Path, project: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return run(list(args), cwd=project, env=clean_env(venv), **kwargs)
+
+
+def test_generated_tests_pass_with_nothing_skipped(venv: Path, project: Path) -> None:
+    proc = in_project(venv, project, str(venv / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    summary = proc.stdout.strip().splitlines()[-1]
+    passed = int(re.search(r"(\d+) passed", summary).group(1))  # type: ignore[union-attr]
+    assert passed >= 7, summary
+    assert "skipped" not in summary and "failed" not in summary and "error" not in summary
+
+
+def test_generated_tests_need_no_network(venv: Path, project: Path) -> None:
+    if shutil.which("unshare") is None:
+        pytest.fail("unshare (util-linux) is needed to cut the network for this check")
+    proc = in_project(
+        venv, project, "unshare", "-n", str(venv / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"
+    )
+    assert " passed" in proc.stdout
+
+
+def test_ruff_check_and_format_are_clean(venv: Path, project: Path) -> None:
+    in_project(venv, project, str(venv / "ruff"), "check", ".")
+    in_project(venv, project, str(venv / "ruff"), "format", "--check", ".")
+
+
+def test_mypy_is_clean(venv: Path, project: Path) -> None:
+    in_project(venv, project, str(venv / "mypy"))
+
+
+def test_import_raises_no_deprecation_warning(venv: Path, project: Path) -> None:
+    in_project(venv, project, str(venv / "python"), "-W", "error::DeprecationWarning", "-c", "import demo.main")
+
+
+def test_no_placeholders_in_generated_code(project: Path) -> None:
+    for path in (project / "demo").rglob("*.py"):
+        text = path.read_text()
+        assert "TODO" not in text and "NotImplementedError" not in text, path
+        assert not re.search(r"def .*:\n\s+\.\.\.\n", text), path
+
+
+def _request(url: str, method: str = "GET", body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def test_uvicorn_serves_the_api_over_http(venv: Path, project: Path, tmp_path: Path) -> None:
+    port = free_port()
+    env = clean_env(venv, DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}")
+    server = subprocess.Popen(
+        [str(venv / "uvicorn"), "demo.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                status, _ = _request(f"{base}/health")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("uvicorn did not start in 20 s")
+                time.sleep(0.1)
+        assert status == 200
+        status, created = _request(f"{base}/items", "POST", {"name": "Widget", "price": 9.5, "quantity": 3})
+        assert status == 201, created
+        status, fetched = _request(f"{base}/items/{created['id']}")
+        assert (status, fetched["name"]) == (200, "Widget")
+        status, listed = _request(f"{base}/items")
+        assert status == 200 and listed["count"] == 1
+        assert [item["id"] for item in listed["data"]] == [created["id"]]
+        assert _request(f"{base}/items/999999")[0] == 404
+        assert _request(f"{base}/items", "POST", {"price": "free"})[0] == 422
+        assert _request(f"{base}/openapi.json")[0] == 200
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=15)
+    # Recent uvicorn re-raises SIGTERM after a graceful shutdown.
+    assert server.returncode in (0, -15), output
+    assert "Application shutdown complete" in output
+
+
+def test_another_project_name_gives_a_clean_package(venv: Path, tmp_path: Path) -> None:
+    target = tmp_path / "my-shop"
+    run([sys.executable, "-m", "uts", "new", "my-shop", "--dir", target, "--no-input"])
+    assert (target / "my_shop" / "main.py").is_file()
+    run([str(venv / "ruff"), "check", "."], cwd=target, env=clean_env(venv))
+    run([str(venv / "ruff"), "format", "--check", "."], cwd=target, env=clean_env(venv))
