@@ -51,9 +51,15 @@ def created_summary(root: Path, composition: Composition, plan: Plan) -> str:
         f"{shown}/",
         *_tree(created),
     ]
-    steps = composition.fragments.get("next-steps", [])
+    steps = composition.fragments["next-steps"]
     if steps:
-        lines += ["", "Next steps:", f"  cd {shown}", *(f"  {step}" for step in steps)]
+        lines += ["", "Next steps:", f"  cd {shown}"]
+        for step in steps:
+            if isinstance(step, dict):
+                if step.get("text"):
+                    lines.append(f"  # {step['text']}")
+                step = step["command"]
+            lines.append(f"  {step}")
     return "\n".join(lines)
 
 

@@ -1,0 +1,45 @@
+"""Docs cannot rot: every hook, exit code and README command is checked against the code."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from uts import errors
+from uts.plugin import spec
+
+ROOT = Path(__file__).resolve().parents[2]
+HOOKS = sorted(name for name in spec.__all__)
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_documented_with_its_signature(hook: str) -> None:
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+    match = re.search(rf"^### `{hook}\((.*?)\)", docs, re.MULTILINE)
+    assert match, f"docs/plugins.md has no section for {hook}"
+    documented = re.findall(r"(\w+):", match.group(1))
+    assert documented == list(inspect.signature(getattr(spec, hook)).parameters)
+
+
+def test_documented_hooks_exist() -> None:
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+    assert sorted(re.findall(r"^### `(uts_\w+)\(", docs, re.MULTILINE)) == HOOKS
+
+
+def test_exit_codes_in_readme_match_the_error_classes() -> None:
+    readme = (ROOT / "README.md").read_text()
+    rows = dict(re.findall(r"^\| (\d+) \| `?(\w+)`? \|", readme, re.MULTILINE))
+    for name in errors.__all__:
+        cls = getattr(errors, name)
+        assert rows.get(str(cls.exit_code)) == name, f"README exit-code table is wrong for {name}"
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"```bash\n(.*?)```", readme, re.DOTALL)
+    test_line = next(line for block in commands for line in block.splitlines() if "pytest" in line)
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert test_line.strip() in ci.splitlines()
