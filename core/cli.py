@@ -45,7 +45,10 @@ def _version(value: bool) -> None:
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     version: Annotated[
-        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version.")
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, help="Print the version."
+        ),
     ] = False,
 ) -> None:
     """Compose Python service projects from pluggable components."""
@@ -85,20 +88,31 @@ def _interactive(no_input: bool) -> bool:
 @app.command()
 def new(
     name: Annotated[str, typer.Argument(help="Project name; the package name is derived from it.")],
-    recipe: Annotated[str, typer.Option("--recipe", "-r", help="Recipe name or path to a TOML file.")] = "mvp",
+    recipe: Annotated[
+        str, typer.Option("--recipe", "-r", help="Recipe name or path to a TOML file.")
+    ] = "mvp",
     directory: Annotated[
         Path | None, typer.Option("--dir", "-d", help="Where to create it (default: ./NAME).")
     ] = None,
     with_: Annotated[list[str], typer.Option("--with", help="Add a component (repeatable).")] = [],  # noqa: B006
-    without: Annotated[list[str], typer.Option("--without", help="Drop a component (repeatable).")] = [],  # noqa: B006
+    without: Annotated[
+        list[str], typer.Option("--without", help="Drop a component (repeatable).")
+    ] = [],  # noqa: B006
     set_: Annotated[
         list[str], typer.Option("--set", help="Set an option: COMPONENT.OPTION=VALUE (repeatable).")
     ] = [],  # noqa: B006
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and diff; write nothing.")] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="Allow a non-empty directory; existing files are never overwritten.")
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan and diff; write nothing.")
     ] = False,
-    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt; fail on missing options.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Allow a non-empty directory; existing files are never overwritten."
+        ),
+    ] = False,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never prompt; fail on missing options.")
+    ] = False,
 ) -> None:
     """Create a new project from a recipe."""
     from uts.commit import commit
@@ -171,8 +185,12 @@ def list_(
         return
     from uts.report import table
 
-    typer.echo(table(["NAME", "VERSION", "SOURCE", "SUMMARY"],
-                     [[r["name"], r["version"], r["source"], r["summary"]] for r in rows]))
+    typer.echo(
+        table(
+            ["NAME", "VERSION", "SOURCE", "SUMMARY"],
+            [[r["name"], r["version"], r["source"], r["summary"]] for r in rows],
+        )
+    )
     if errors:
         typer.echo("\nFailed to load:", err=True)
         for e in errors:
@@ -191,15 +209,25 @@ def recipes(
     rows = []
     for ref in sorted(available):
         loaded = load_recipe(ref, available)
-        rows.append({"name": ref, "description": loaded.description, "source": loaded.source,
-                     "components": loaded.components})
+        rows.append(
+            {
+                "name": ref,
+                "description": loaded.description,
+                "source": loaded.source,
+                "components": loaded.components,
+            }
+        )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     from uts.report import table
 
-    typer.echo(table(["NAME", "SOURCE", "COMPONENTS", "DESCRIPTION"],
-                     [[r["name"], r["source"], " ".join(r["components"]), r["description"]] for r in rows]))
+    typer.echo(
+        table(
+            ["NAME", "SOURCE", "COMPONENTS", "DESCRIPTION"],
+            [[r["name"], r["source"], " ".join(r["components"]), r["description"]] for r in rows],
+        )
+    )
 
 
 @app.command()

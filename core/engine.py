@@ -151,7 +151,9 @@ def _write_pyproject(
     try:
         doc = tomlkit.parse(current.content.decode("utf-8"))
     except Exception as error:
-        raise RenderError(f"component {current.owner!r} renders an invalid pyproject.toml: {error}") from error
+        raise RenderError(
+            f"component {current.owner!r} renders an invalid pyproject.toml: {error}"
+        ) from error
     set_dependencies(doc, groups)
     state = {
         "version": ctx.uts_version,
@@ -164,4 +166,6 @@ def _write_pyproject(
         },
     }
     set_tool_uts(doc, state)
-    files["pyproject.toml"] = GeneratedFile(tomlkit.dumps(doc).encode(), current.owner, current.executable)
+    files["pyproject.toml"] = GeneratedFile(
+        tomlkit.dumps(doc).encode(), current.owner, current.executable
+    )

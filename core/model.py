@@ -61,7 +61,7 @@ class Option:
         where = f"{component}.{self.name}"
         if isinstance(value, str) and self.type is not str:
             value = self._from_text(value, where)
-        if self.type is int and isinstance(value, bool) or not isinstance(value, self.type):
+        if (self.type is int and isinstance(value, bool)) or not isinstance(value, self.type):
             raise OptionError(
                 f"option {where} expects {self.type.__name__}, got {value!r}",
                 hint=f"set it with --set {where}=<{self.type.__name__}>",
@@ -120,7 +120,9 @@ class Component:
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
-            raise ValueError(f"component name {self.name!r} must be lower-case letters, digits, - or _")
+            raise ValueError(
+                f"component name {self.name!r} must be lower-case letters, digits, - or _"
+            )
         names = [option.name for option in self.options]
         if len(names) != len(set(names)):
             raise ValueError(f"component {self.name!r} declares an option twice")
@@ -199,7 +201,7 @@ class FragmentStore:
                     raise RenderError(
                         f"components {other.owner!r} and {owner!r} both set {slot} {key!r} "
                         f"to different values ({other.value!r} vs {value!r})",
-                        hint=f"make one of them depend on the other's value, or drop one of them",
+                        hint="make one of them depend on the other's value, or drop one of them",
                     )
         self.items.append(_Fragment(slot, key, value, owner))
 

@@ -62,7 +62,9 @@ class Plan:
             if not lines:
                 chunks.append(f"--- {old_name}\n+++ {new_name}\n(empty file)\n")
             for line in lines:
-                chunks.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+                chunks.append(
+                    line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                )
         return "".join(chunks)
 
 
@@ -103,13 +105,17 @@ def plan_new(root: Path, files: Mapping[str, GeneratedFile], force: bool = False
         target = confine(root, path)
         if target.exists() or target.is_symlink():
             if target.is_file() and target.read_bytes() == item.content:
-                changes.append(Change(path, "keep", item.owner, item.content, item.content, item.executable))
+                changes.append(
+                    Change(path, "keep", item.owner, item.content, item.content, item.executable)
+                )
                 continue
             clashes.append(path)
             continue
         changes.append(Change(path, "create", item.owner, None, item.content, item.executable))
     if clashes:
-        shown = ", ".join(clashes[:5]) + (f" and {len(clashes) - 5} more" if len(clashes) > 5 else "")
+        shown = ", ".join(clashes[:5]) + (
+            f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""
+        )
         raise ConflictError(
             f"{len(clashes)} file(s) already exist in {root} with other content: {shown}",
             hint="move them away or generate into another directory; uts never overwrites them",

@@ -88,11 +88,20 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> None:
     for key in ("components", "exclude"):
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise _fail(path, text, key, f"{key!r} must be a list of component names", f'write {key} = ["a", "b"]')
+            raise _fail(
+                path,
+                text,
+                key,
+                f"{key!r} must be a list of component names",
+                f'write {key} = ["a", "b"]',
+            )
     options = data.get("options", {})
     if not isinstance(options, dict) or not all(isinstance(v, dict) for v in options.values()):
         raise _fail(
-            path, text, "options", "'options' must hold one table per component",
+            path,
+            text,
+            "options",
+            "'options' must hold one table per component",
             "write [options.COMPONENT] followed by OPTION = VALUE lines",
         )
 
@@ -129,7 +138,9 @@ def load_recipe(
     )
 
 
-def _locate(ref: str, available: dict[str, tuple[Path, str]], relative_to: Path | None) -> tuple[Path, str]:
+def _locate(
+    ref: str, available: dict[str, tuple[Path, str]], relative_to: Path | None
+) -> tuple[Path, str]:
     looks_like_path = ref.endswith(".toml") or "/" in ref or "\\" in ref
     if looks_like_path:
         path = Path(ref)
@@ -140,4 +151,6 @@ def _locate(ref: str, available: dict[str, tuple[Path, str]], relative_to: Path 
         return path, "file"
     if ref in available:
         return available[ref]
-    raise RecipeError(f"unknown recipe {ref!r}", hint=suggest(ref, available) + " (uts recipes lists them)")
+    raise RecipeError(
+        f"unknown recipe {ref!r}", hint=suggest(ref, available) + " (uts recipes lists them)"
+    )

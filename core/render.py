@@ -34,11 +34,15 @@ def check_relative(path: str, origin: str) -> str:
     """Return *path* normalised, refusing absolute paths, ``..`` and empty segments."""
     pure = PurePosixPath(path.replace("\\", "/"))
     if pure.is_absolute() or path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
-        raise RenderError(f"{origin}: output path {path!r} is absolute", hint="write inside the project")
+        raise RenderError(
+            f"{origin}: output path {path!r} is absolute", hint="write inside the project"
+        )
     parts = pure.parts
     if not parts or any(part in ("", ".", "..") for part in parts):
-        raise RenderError(f"{origin}: output path {path!r} leaves the project or is empty",
-                          hint="template paths must stay inside the project")
+        raise RenderError(
+            f"{origin}: output path {path!r} leaves the project or is empty",
+            hint="template paths must stay inside the project",
+        )
     return pure.as_posix()
 
 
@@ -62,7 +66,7 @@ def render_templates(root: Path, owner: str, variables: dict[str, Any]) -> dict[
         executable = bool(source.stat().st_mode & 0o111)
         if target.endswith(TEMPLATE_SUFFIX):
             target = target[: -len(TEMPLATE_SUFFIX)]
-            text = _render(lambda: env.get_template(rel).render(variables), where)
+            text = _render(lambda rel=rel: env.get_template(rel).render(variables), where)
             data = text.replace("\r\n", "\n").encode("utf-8")
         else:
             data = source.read_bytes()
@@ -77,7 +81,9 @@ def _render_path(env: jinja2.Environment, rel: str, variables: dict[str, Any], w
     if "{" not in rel:
         return rel
     parts = [
-        _render(lambda part=part: env.from_string(part).render(variables), where) if "{" in part else part
+        _render(lambda part=part: env.from_string(part).render(variables), where)
+        if "{" in part
+        else part
         for part in rel.split("/")
     ]
     return "/".join(parts)

@@ -71,14 +71,14 @@ def component_info(registry: Registry, name: str) -> dict[str, Any]:
     from uts.resolve import resolve, resolve_options, suggest
 
     if name not in registry.components:
-        raise ResolutionError(f"unknown component {name!r}", hint=suggest(name, registry.components))
+        raise ResolutionError(
+            f"unknown component {name!r}", hint=suggest(name, registry.components)
+        )
     loaded = registry.get(name)
     component = loaded.component
     files = []
     if component.templates is not None:
-        files = [
-            path.removesuffix(TEMPLATE_SUFFIX) for path in template_files(component.templates)
-        ]
+        files = [path.removesuffix(TEMPLATE_SUFFIX) for path in template_files(component.templates)]
     data: dict[str, Any] = {
         "name": component.name,
         "version": component.version,

@@ -20,7 +20,8 @@ Quick start — ``my_uts_redis/__init__.py``::
     @impl
     def uts_contribute(ctx: Context, out: Contributions) -> None:
         out.dependency("redis>=5")
-        out.fragment("env", {"name": "REDIS_URL", "value": ctx.options("redis")["url"]}, key="REDIS_URL")
+        url = ctx.options("redis")["url"]
+        out.fragment("env", {"name": "REDIS_URL", "value": url}, key="REDIS_URL")
 
 and in its ``pyproject.toml``::
 

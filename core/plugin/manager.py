@@ -88,7 +88,9 @@ class Registry:
             ) from error
 
 
-def _impl_function(pm: pluggy.PluginManager, plugin: object, hook: str) -> Callable[..., Any] | None:
+def _impl_function(
+    pm: pluggy.PluginManager, plugin: object, hook: str
+) -> Callable[..., Any] | None:
     caller = getattr(pm.hook, hook)
     for hookimpl in caller.get_hookimpls():
         if hookimpl.plugin is plugin:
@@ -136,7 +138,9 @@ def load_registry(strict: bool | None = None, autoload: bool | None = None) -> R
     return _populate(candidates, strict, blocked)
 
 
-def registry_from(plugins: dict[str, object], source: str = "test", strict: bool = True) -> Registry:
+def registry_from(
+    plugins: dict[str, object], source: str = "test", strict: bool = True
+) -> Registry:
     """A registry holding exactly *plugins* (component name to plugin object).
 
     For tests, of uts and of third-party plugins: ``registry_from({"redis": my_plugin})``.

@@ -28,7 +28,10 @@ def uv(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
 
 
 def run(
-    args: Sequence[str | Path], cwd: Path | None = None, env: dict[str, str] | None = None, check: bool = True
+    args: Sequence[str | Path],
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
         [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
@@ -55,7 +58,9 @@ def make_venv(path: Path, *install: str, cwd: Path | None = None) -> Path:
 
 def clean_env(bindir: Path, **extra: str) -> dict[str, str]:
     """The environment a user has after activating the venv at *bindir*."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "VIRTUAL_ENV", "UTS_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "VIRTUAL_ENV", "UTS_"))
+    }
     env.pop("PYTHONPATH", None)
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(bindir.parent)

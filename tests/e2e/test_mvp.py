@@ -23,7 +23,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("mvp") / "demo"
-    run([sys.executable, "-m", "uts", "new", "demo", "--recipe", "mvp", "--dir", root, "--no-input"])
+    run(
+        [sys.executable, "-m", "uts", "new", "demo", "--recipe", "mvp", "--dir", root, "--no-input"]
+    )
     return root
 
 
@@ -33,12 +35,16 @@ def venv(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_venv(tmp_path_factory.mktemp("venv") / ".venv", "-e", f"{project}[dev]")
 
 
-def in_project(venv: Path, project: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+def in_project(
+    venv: Path, project: Path, *args: str, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
     return run(list(args), cwd=project, env=clean_env(venv), **kwargs)
 
 
 def test_generated_tests_pass_with_nothing_skipped(venv: Path, project: Path) -> None:
-    proc = in_project(venv, project, str(venv / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    proc = in_project(
+        venv, project, str(venv / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"
+    )
     summary = proc.stdout.strip().splitlines()[-1]
     passed = int(re.search(r"(\d+) passed", summary).group(1))  # type: ignore[union-attr]
     assert passed >= 7, summary
@@ -49,7 +55,16 @@ def test_generated_tests_need_no_network(venv: Path, project: Path) -> None:
     if shutil.which("unshare") is None:
         pytest.fail("unshare (util-linux) is needed to cut the network for this check")
     proc = in_project(
-        venv, project, "unshare", "-n", str(venv / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"
+        venv,
+        project,
+        "unshare",
+        "-n",
+        str(venv / "python"),
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
     )
     assert " passed" in proc.stdout
 
@@ -64,7 +79,15 @@ def test_mypy_is_clean(venv: Path, project: Path) -> None:
 
 
 def test_import_raises_no_deprecation_warning(venv: Path, project: Path) -> None:
-    in_project(venv, project, str(venv / "python"), "-W", "error::DeprecationWarning", "-c", "import demo.main")
+    in_project(
+        venv,
+        project,
+        str(venv / "python"),
+        "-W",
+        "error::DeprecationWarning",
+        "-c",
+        "import demo.main",
+    )
 
 
 def test_no_placeholders_in_generated_code(project: Path) -> None:
@@ -76,7 +99,9 @@ def test_no_placeholders_in_generated_code(project: Path) -> None:
 
 def _request(url: str, method: str = "GET", body: dict[str, Any] | None = None) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             raw = response.read()
@@ -108,7 +133,9 @@ def test_uvicorn_serves_the_api_over_http(venv: Path, project: Path, tmp_path: P
                     pytest.fail("uvicorn did not start in 20 s")
                 time.sleep(0.1)
         assert status == 200
-        status, created = _request(f"{base}/items", "POST", {"name": "Widget", "price": 9.5, "quantity": 3})
+        status, created = _request(
+            f"{base}/items", "POST", {"name": "Widget", "price": 9.5, "quantity": 3}
+        )
         assert status == 201, created
         status, fetched = _request(f"{base}/items/{created['id']}")
         assert (status, fetched["name"]) == (200, "Widget")

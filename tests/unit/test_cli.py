@@ -26,8 +26,16 @@ def test_new_mvp_writes_project_and_prints_next_steps(uts: Uts, tmp_path: Path) 
     target = tmp_path / "demo"
     result = uts("new", "demo", "--recipe", "mvp", "--dir", target)
     assert result.code == 0, result.err
-    for path in ("pyproject.toml", "README.md", "demo/main.py", "demo/models.py", "demo/api.py",
-                 "demo/services.py", "demo/database.py", ".uts/manifest.json"):
+    for path in (
+        "pyproject.toml",
+        "README.md",
+        "demo/main.py",
+        "demo/models.py",
+        "demo/api.py",
+        "demo/services.py",
+        "demo/database.py",
+        ".uts/manifest.json",
+    ):
         assert (target / path).is_file(), path
     assert "from recipe 'mvp'" in result.out
     assert "Next steps:" in result.out
@@ -124,7 +132,18 @@ def test_user_recipe_file(uts: Uts, tmp_path: Path) -> None:
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "uts", "--debug", "new", "demo", "--with", "nope", "--dir", str(tmp_path / "x")],
+        [
+            sys.executable,
+            "-m",
+            "uts",
+            "--debug",
+            "new",
+            "demo",
+            "--with",
+            "nope",
+            "--dir",
+            str(tmp_path / "x"),
+        ],
         capture_output=True,
         text=True,
     )

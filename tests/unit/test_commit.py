@@ -17,7 +17,9 @@ from uts.plan import Change, Plan, plan_new
 
 
 def files(n: int = 6) -> dict[str, GeneratedFile]:
-    return {f"pkg/sub{i % 3}/f{i}.txt": GeneratedFile(f"file {i}\n".encode(), "demo") for i in range(n)}
+    return {
+        f"pkg/sub{i % 3}/f{i}.txt": GeneratedFile(f"file {i}\n".encode(), "demo") for i in range(n)
+    }
 
 
 def existing_project(tmp_path: Path) -> Path:
@@ -94,7 +96,9 @@ def test_full_disk_while_staging_leaves_project_unchanged(
     assert snapshot(root) == before
 
 
-def test_interrupt_midway_leaves_project_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupt_midway_leaves_project_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = existing_project(tmp_path)
     before = snapshot(root)
     real_replace = os.replace
@@ -112,7 +116,9 @@ def test_interrupt_midway_leaves_project_unchanged(tmp_path: Path, monkeypatch: 
     assert snapshot(root) == before
 
 
-def test_new_project_in_fresh_directory_fails_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_new_project_in_fresh_directory_fails_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = tmp_path / "fresh"
     plan = plan_new(root, files())
 

@@ -15,7 +15,7 @@ from tests.conftest import Result
 from uts.errors import PluginError
 from uts.plugin.manager import load_registry
 
-GOOD = '''
+GOOD = """
 from uts.plugin import Component, Option, impl
 
 @impl
@@ -26,7 +26,7 @@ def uts_component():
 @impl
 def uts_contribute(ctx, out):
     out.file("{name}.txt", "made by {name} " + ctx.options("{name}")["flavour"] + "\\n")
-'''
+"""
 
 
 def fake_distribution(site: Path, dist: str, plugins: dict[str, str]) -> None:
@@ -95,7 +95,9 @@ def test_a_broken_plugin_is_reported_by_name_and_others_still_load(
     assert message in error.message
 
 
-def test_strict_mode_turns_a_load_failure_into_an_error(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_strict_mode_turns_a_load_failure_into_an_error(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     add_plugin(site, "uts-broken", "broken", "raise RuntimeError('kaboom')")
     with pytest.raises(PluginError, match=r"plugin 'broken' \(uts-broken 1.0\) failed to load"):
         load_registry(strict=True)
@@ -111,7 +113,9 @@ def test_a_plugin_cannot_take_a_builtin_name(site: Path) -> None:
     assert "already provided by built-in" in registry.errors[0].message
 
 
-def test_env_switches_disable_autoload_and_block(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_switches_disable_autoload_and_block(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     add_plugin(site, "uts-shop", "shop", GOOD)
     add_plugin(site, "uts-broken", "broken", "raise RuntimeError('x')")
     monkeypatch.setenv("UTS_BLOCK_PLUGINS", "broken, crud")
@@ -123,7 +127,9 @@ def test_env_switches_disable_autoload_and_block(site: Path, monkeypatch: pytest
     assert "shop" not in load_registry().components
 
 
-def test_uts_list_names_a_broken_plugin_and_still_works(site: Path, uts: Callable[..., Result]) -> None:
+def test_uts_list_names_a_broken_plugin_and_still_works(
+    site: Path, uts: Callable[..., Result]
+) -> None:
     add_plugin(site, "uts-broken", "broken", "raise RuntimeError('kaboom')")
     add_plugin(site, "uts-shop", "shop", GOOD)
     result = uts("list")
@@ -135,7 +141,9 @@ def test_uts_list_names_a_broken_plugin_and_still_works(site: Path, uts: Callabl
     assert "shop" in [c["name"] for c in data["components"]]
 
 
-def test_new_with_a_third_party_component(site: Path, tmp_path: Path, uts: Callable[..., Result]) -> None:
+def test_new_with_a_third_party_component(
+    site: Path, tmp_path: Path, uts: Callable[..., Result]
+) -> None:
     add_plugin(site, "uts-shop", "shop", GOOD)
     target = tmp_path / "out"
     result = uts("new", "demo", "--dir", target, "--with", "shop", "--set", "shop.flavour=spicy")

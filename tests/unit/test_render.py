@@ -37,7 +37,9 @@ def test_binary_files_are_copied_verbatim(tmp_path: Path) -> None:
 
 
 def test_executable_bit_is_kept(tmp_path: Path) -> None:
-    root = write_templates(tmp_path, {"scripts/run.sh.jinja": "#!/bin/sh\necho {{ package }}\n", "plain.txt": "x"})
+    root = write_templates(
+        tmp_path, {"scripts/run.sh.jinja": "#!/bin/sh\necho {{ package }}\n", "plain.txt": "x"}
+    )
     os.chmod(root / "scripts/run.sh.jinja", 0o755)
     files = render_templates(root, "demo", VARS)
     assert files["scripts/run.sh"].executable is True
@@ -72,13 +74,18 @@ def test_syntax_error_names_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", ["..", "/etc", "a/../../b"])
 def test_paths_leaving_the_project_are_refused(tmp_path: Path, bad: str) -> None:
     root = write_templates(tmp_path, {"{{ where }}/x.txt": "x"})
-    with pytest.raises(RenderError, match="leaves the project|is absolute"):
+    with pytest.raises(RenderError, match=r"leaves the project|is absolute"):
         render_templates(root, "demo", {**VARS, "where": bad})
 
 
 def test_rendering_is_deterministic(tmp_path: Path) -> None:
     root = write_templates(
-        tmp_path, {f"d{i}/f{j}.txt.jinja": "{{ package }} %d %d\n" % (i, j) for i in range(5) for j in range(5)}
+        tmp_path,
+        {
+            f"d{i}/f{j}.txt.jinja": "{{ package }} " + f"{i} {j}\n"
+            for i in range(5)
+            for j in range(5)
+        },
     )
     first = render_templates(root, "demo", VARS)
     second = render_templates(root, "demo", VARS)
