@@ -33,7 +33,7 @@ class Recipe:
 def builtin_recipe_dir() -> Path:
     import uts_recipes
 
-    return Path(next(iter(uts_recipes.__path__)))
+    return Path(uts_recipes.__file__).parent
 
 
 def find_recipes(shipped: Iterable[tuple[Path, str]] = ()) -> dict[str, tuple[Path, str]]:

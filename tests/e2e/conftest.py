@@ -72,3 +72,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# What is left out when copying the working tree: local state that setuptools would otherwise
+# reuse (a stale build/lib leaks deleted modules into wheels) or that is not source at all.
+IGNORE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    "*.pyc",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    ".hypothesis",
+)
+
+
+def copy_source(target: Path) -> Path:
+    """Copy the working tree to *target*, so builds never touch (or reuse) the checkout."""
+    shutil.copytree(REPO, target, ignore=IGNORE)
+    return target

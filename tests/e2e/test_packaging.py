@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import json
-import shutil
 import stat
 import tomllib
 import zipfile
@@ -13,25 +12,19 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tests.conftest import snapshot
-from tests.e2e.conftest import REPO, clean_env, make_venv, run, uv
+from tests.e2e.conftest import REPO, clean_env, copy_source, make_venv, run, uv
 from uts import __version__
 
 TOP_LEVEL = {"uts", "uts_plugins", "uts_recipes"}
 SKIP_DIRS = {"__pycache__"}  # what the renderer skips too (core/render.py)
 SKIP_SUFFIXES = {".pyc", ".pyo"}
 
-# What is left out when copying the working tree: local state that setuptools would otherwise
-# reuse (a stale build/lib leaks deleted modules into wheels) or that is not source at all.
-IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "*.pyc",
-    ".pytest_cache", ".ruff_cache", ".mypy_cache", ".hypothesis",
-)
 
-
-def setuptools_config() -> dict[str, object]:
+def declared_packages() -> set[str]:
+    """``[tool.setuptools] packages`` from pyproject.toml."""
     with (REPO / "pyproject.toml").open("rb") as file:
-        config: dict[str, object] = tomllib.load(file)["tool"]["setuptools"]
-    return config
+        packages: list[str] = tomllib.load(file)["tool"]["setuptools"]["packages"]
+    return set(packages)
 
 
 def builtins_tuple() -> tuple[str, ...]:
@@ -50,14 +43,14 @@ def component_folders() -> set[str]:
     return {path.parent.name for path in (REPO / "plugins").glob("*/__init__.py")}
 
 
-def shipped_files(folder: str, pattern: str) -> list[Path]:
-    """Files under REPO/*folder* matching *pattern* that belong in the wheel."""
+def shipped_files(root: Path, folder: str, pattern: str) -> list[Path]:
+    """Files under *root*/*folder* matching *pattern* that belong in the wheel."""
     return sorted(
         path
-        for path in (REPO / folder).glob(pattern)
+        for path in (root / folder).glob(pattern)
         if path.is_file()
         and path.suffix not in SKIP_SUFFIXES
-        and not SKIP_DIRS & set(path.relative_to(REPO).parts)
+        and not SKIP_DIRS & set(path.relative_to(root).parts)
     )
 
 
@@ -67,8 +60,10 @@ def shipped_files(folder: str, pattern: str) -> list[Path]:
 def test_every_component_folder_is_a_declared_package_and_a_builtin() -> None:
     folders = component_folders()
     assert folders, "no component folders found under plugins/"
-    packages = set(setuptools_config()["packages"])  # type: ignore[call-overload]
-    declared = {name.removeprefix("uts_plugins.") for name in packages if name.startswith("uts_plugins.")}
+    packages = declared_packages()
+    declared = {
+        name.removeprefix("uts_plugins.") for name in packages if name.startswith("uts_plugins.")
+    }
     assert folders - declared == set(), "add these to [tool.setuptools] packages in pyproject.toml"
     assert declared - folders == set(), "these packages have no folder under plugins/"
     builtins = builtins_tuple()
@@ -77,7 +72,7 @@ def test_every_component_folder_is_a_declared_package_and_a_builtin() -> None:
 
 
 def test_every_core_package_is_declared() -> None:
-    packages = set(setuptools_config()["packages"])  # type: ignore[call-overload]
+    packages = declared_packages()
     found = {
         ".".join(("uts", *path.parent.relative_to(REPO / "core").parts))
         for path in (REPO / "core").rglob("__init__.py")
@@ -93,7 +88,7 @@ def test_every_core_package_is_declared() -> None:
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clean copy of the working tree, so builds never touch (or reuse) the shared checkout."""
     target = tmp_path_factory.mktemp("packaging") / "uts-src"
-    shutil.copytree(REPO, target, ignore=IGNORE)
+    copy_source(target)
     return target
 
 
@@ -140,22 +135,25 @@ def test_wheel_declares_the_entry_point_and_version(wheel: Path) -> None:
     ],
 )
 def test_wheel_ships_every_source_file(
-    wheel: Path, wheel_names: set[str], folder: str, pattern: str, package: str
+    source: Path, wheel: Path, wheel_names: set[str], folder: str, pattern: str, package: str
 ) -> None:
-    files = shipped_files(folder, pattern)
+    files = shipped_files(source, folder, pattern)
     assert files, f"nothing matches {folder}/{pattern}"
-    expected = {f"{package}/{path.relative_to(REPO / folder).as_posix()}": path for path in files}
+    expected = {f"{package}/{path.relative_to(source / folder).as_posix()}": path for path in files}
     assert sorted(set(expected) - wheel_names) == []
     with zipfile.ZipFile(wheel) as archive:
-        changed = [name for name, path in expected.items() if archive.read(name) != path.read_bytes()]
+        changed = [
+            name for name, path in expected.items() if archive.read(name) != path.read_bytes()
+        ]
     assert changed == []
 
 
-def test_wheel_ships_template_dotfiles(wheel_names: set[str]) -> None:
-    dotfiles = [path for path in shipped_files("plugins", "*/templates/**/*") if path.name.startswith(".")]
+def test_wheel_ships_template_dotfiles(source: Path, wheel_names: set[str]) -> None:
+    templates = shipped_files(source, "plugins", "*/templates/**/*")
+    dotfiles = [path for path in templates if path.name.startswith(".")]
     assert {".gitignore", ".env.example.jinja"} <= {path.name for path in dotfiles}
     for path in dotfiles:
-        assert f"uts_plugins/{path.relative_to(REPO / 'plugins').as_posix()}" in wheel_names
+        assert f"uts_plugins/{path.relative_to(source / 'plugins').as_posix()}" in wheel_names
 
 
 # (c) wheel and editable installs --------------------------------------------------------------
@@ -191,10 +189,14 @@ def test_installed_code_comes_from_the_right_place(
     request: pytest.FixtureRequest, kind: str, source: Path, tmp_path: Path
 ) -> None:
     bindir = venv_for(request, kind)
-    code = "import json, uts, uts_plugins, uts_recipes as r; print(json.dumps([*uts.__path__, *uts_plugins.__path__, *r.__path__]))"
+    # uts_recipes has no __init__.py: a namespace package, so look at __path__ (as
+    # uts.recipe.builtin_recipe_dir does), not __file__.
+    code = (
+        "import json, uts, uts_plugins, uts_recipes\n"
+        "print(json.dumps([next(iter(m.__path__)) for m in (uts, uts_plugins, uts_recipes)]))"
+    )
     result = run([bindir / "python", "-c", code], cwd=tmp_path, env=clean_env(bindir))
     folders = [Path(folder) for folder in json.loads(result.stdout)]
-    assert len(folders) == 3
     expected_root = bindir.parent if kind == "wheel" else source
     for folder in folders:
         assert folder.is_relative_to(expected_root), folder
@@ -203,7 +205,8 @@ def test_installed_code_comes_from_the_right_place(
 
 def new_project(bindir: Path, work: Path) -> Path:
     target = work / "D"
-    run([bindir / "uts", "new", "demo", "--dir", target], cwd=work, env=clean_env(bindir))
+    env = clean_env(bindir, XDG_CACHE_HOME=str(work / "cache"))  # no compiled templates shared
+    run([bindir / "uts", "new", "demo", "--dir", target], cwd=work, env=env)
     return target
 
 
@@ -223,6 +226,12 @@ def test_wheel_and_editable_installs_generate_identical_projects(
     from_wheel = new_project(wheel_venv, tmp_path / "wheel")
     from_editable = new_project(editable_venv, tmp_path / "editable")
     files = snapshot(from_wheel)
-    assert {".gitignore", ".env.example", "pyproject.toml", "demo/__init__.py", ".uts/manifest.json"} <= set(files)
+    assert {
+        ".gitignore",
+        ".env.example",
+        "pyproject.toml",
+        "demo/__init__.py",
+        ".uts/manifest.json",
+    } <= set(files)
     assert files == snapshot(from_editable)
     assert modes(from_wheel) == modes(from_editable)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import textwrap
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import REPO, clean_env, make_venv, run
+from tests.e2e.conftest import clean_env, copy_source, make_venv, run
 from uts import __version__
 
 PLUGIN_DIST = "uts-shout"
@@ -21,12 +19,6 @@ BROKEN_DIST = "uts-broken-plugin"
 BROKEN_NAME = "broken"
 BROKEN_MESSAGE = "uts-broken-plugin cannot start"
 
-# What is left out when copying the working tree: local state that setuptools would otherwise
-# reuse (a stale build/lib leaks deleted modules into wheels) or that is not source at all.
-IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "*.pyc",
-    ".pytest_cache", ".ruff_cache", ".mypy_cache", ".hypothesis",
-)
 
 PLUGIN_PYPROJECT = f"""\
 [build-system]
@@ -101,7 +93,10 @@ class Installed:
 
     def uts(self, *args: str | Path, **env: str) -> subprocess.CompletedProcess[str]:
         return run(
-            [self.bindir / "uts", *args], cwd=self.work, env=clean_env(self.bindir, **env), check=False
+            [self.bindir / "uts", *args],
+            cwd=self.work,
+            env=clean_env(self.bindir, XDG_CACHE_HOME=str(self.work / "cache"), **env),
+            check=False,
         )
 
 
@@ -127,7 +122,7 @@ def write_broken(root: Path) -> Path:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     tmp = tmp_path_factory.mktemp("thirdparty")
     source = tmp / "uts-src"  # a clean copy, so builds never touch (or reuse) the shared checkout
-    shutil.copytree(REPO, source, ignore=IGNORE)
+    copy_source(source)
     plugin = write_plugin(tmp / "plugin")
     broken = write_broken(tmp / "broken")
     bindir = make_venv(tmp / "venv", str(source), str(plugin), str(broken))
@@ -144,7 +139,11 @@ def test_version(installed: Installed) -> None:
 
 def test_plugin_is_a_real_install_outside_its_source(installed: Installed) -> None:
     code = "import uts_shout, uts; print(uts_shout.__file__); print(uts.__file__)"
-    result = run([installed.bindir / "python", "-c", code], cwd=installed.work, env=clean_env(installed.bindir))
+    result = run(
+        [installed.bindir / "python", "-c", code],
+        cwd=installed.work,
+        env=clean_env(installed.bindir),
+    )
     venv = installed.bindir.parent
     for module_file in result.stdout.split():
         assert Path(module_file).is_relative_to(venv), module_file
@@ -181,7 +180,16 @@ def test_list_json_reports_the_error(installed: Installed) -> None:
 def test_new_with_the_plugin_renders_its_templates(installed: Installed) -> None:
     target = installed.work / "D"
     result = installed.uts(
-        "new", "demo", "--recipe", "mvp", "--with", "shout", "--set", "shout.word=x", "--dir", target
+        "new",
+        "demo",
+        "--recipe",
+        "mvp",
+        "--with",
+        "shout",
+        "--set",
+        "shout.word=x",
+        "--dir",
+        target,
     )
     assert result.returncode == 0, result.stderr
     assert (target / "demo" / "shout.py").read_text() == 'WORD = "x"\nPACKAGE = "demo"\n'

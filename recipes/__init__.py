@@ -1,0 +1,1 @@
+"""Built-in recipes: one TOML file per recipe, shipped as package data."""
