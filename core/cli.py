@@ -243,6 +243,77 @@ def info(
     typer.echo(json.dumps(data, indent=2) if as_json else format_info(data))
 
 
+ProjectOption = Annotated[
+    Path | None,
+    typer.Option("--project", "-C", help="The project directory (default: found from here up)."),
+]
+
+
+@app.command()
+def status(
+    project: ProjectOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show the recipe, active components and what changed since uts wrote the files."""
+    from uts.state import find_project, load_project
+
+    state = load_project(find_project(project or Path.cwd()))
+    drift = state.drift()
+    components = state.tool["components"]
+    if as_json:
+        data = {
+            "project": str(state.root),
+            "recipe": state.tool.get("recipe"),
+            "uts": state.tool.get("version"),
+            "components": components,
+            "drift": [{"path": d.path, "owner": d.owner, "status": d.status} for d in drift],
+        }
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(
+        f"{state.tool.get('project-name', state.root.name)} at {state.root} "
+        f"(recipe {state.tool.get('recipe')!r}, written by uts {state.tool.get('version')})"
+    )
+    typer.echo("components:")
+    for name, data in components.items():
+        options = " ".join(f"{k}={v}" for k, v in data.get("options", {}).items())
+        typer.echo(f"  {name} {data['version']}" + (f"  {options}" if options else ""))
+    if not drift:
+        typer.echo("no changes: every file is as uts wrote it")
+        return
+    typer.echo(f"changed since uts wrote them ({len(drift)}):")
+    for item in drift:
+        typer.echo(f"  {item.status:<9} {item.path}  ({item.owner})")
+
+
+@app.command()
+def diff(
+    paths: Annotated[list[str], typer.Argument(help="Only these files (default: all).")] = [],  # noqa: B006
+    project: ProjectOption = None,
+) -> None:
+    """Show what the user changed compared with what uts wrote, as a unified diff."""
+    from uts.plan import Change, Plan
+    from uts.state import find_project, load_project
+
+    state = load_project(find_project(project or Path.cwd()))
+    wanted = {Path(p).as_posix().removeprefix("./") for p in paths}
+    unknown = wanted - set(state.files)
+    if unknown:
+        raise UsageError(
+            f"uts did not write {', '.join(sorted(unknown))}",
+            hint="uts status lists the files it wrote",
+        )
+    changes = []
+    for item in state.drift():
+        if wanted and item.path not in wanted:
+            continue
+        target = state.root.joinpath(*item.path.split("/"))
+        current = target.read_bytes() if item.status == "modified" else None
+        action = "update" if current is not None else "delete"
+        changes.append(Change(item.path, action, item.owner, state.pristine(item.path), current))
+    typer.echo(Plan(state.root, changes).diff(), nl=False)
+
+
 def run(argv: list[str]) -> int:
     """Run the CLI; turn errors into one line plus a hint and a documented exit code."""
     debug = "--debug" in argv

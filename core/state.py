@@ -11,11 +11,24 @@ import base64
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from uts.errors import StateError
 from uts.model import GeneratedFile
 
-__all__ = ["MANIFEST_FORMAT", "MANIFEST_PATH", "STATE_OWNER", "build_manifest", "sha256"]
+__all__ = [
+    "MANIFEST_FORMAT",
+    "MANIFEST_PATH",
+    "STATE_OWNER",
+    "Drift",
+    "ProjectState",
+    "build_manifest",
+    "find_project",
+    "load_project",
+    "sha256",
+]
 
 MANIFEST_PATH = ".uts/manifest.json"
 MANIFEST_FORMAT = 1
@@ -45,3 +58,98 @@ def build_manifest(files: Mapping[str, GeneratedFile], uts_version: str) -> byte
         entries[path] = entry
     document = {"format": MANIFEST_FORMAT, "uts": uts_version, "files": entries}
     return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A file uts wrote that is no longer as written."""
+
+    path: str
+    owner: str
+    status: str  # "modified" or "deleted"
+
+
+@dataclass
+class ProjectState:
+    """What uts recorded in an existing project."""
+
+    root: Path
+    tool: dict[str, Any]
+    files: dict[str, dict[str, Any]]
+
+    def pristine(self, path: str) -> bytes:
+        entry = self.files[path]["pristine"]
+        if "text" in entry:
+            return str(entry["text"]).encode("utf-8")
+        return base64.b64decode(entry["base64"])
+
+    def drift(self) -> list[Drift]:
+        """Files whose content differs from what uts wrote, or that are gone."""
+        found: list[Drift] = []
+        for path, entry in sorted(self.files.items()):
+            target = self.root.joinpath(*path.split("/"))
+            if not target.is_file():
+                found.append(Drift(path, entry["owner"], "deleted"))
+            elif sha256(target.read_bytes()) != entry["sha256"]:
+                found.append(Drift(path, entry["owner"], "modified"))
+        return found
+
+
+def find_project(start: Path) -> Path:
+    """The nearest directory at or above *start* holding a uts manifest."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        if (directory / MANIFEST_PATH).is_file():
+            return directory
+    raise StateError(
+        f"no uts project at or above {start} ({MANIFEST_PATH} not found)",
+        hint="run inside a project made by 'uts new', or pass --project PATH",
+    )
+
+
+def load_project(root: Path) -> ProjectState:
+    """Read ``[tool.uts]`` and the manifest of the project at *root*, checking both."""
+    import tomllib
+
+    manifest_path = root / MANIFEST_PATH
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StateError(
+            f"{manifest_path} is missing", hint="restore it from version control"
+        ) from None
+    except (OSError, ValueError) as error:
+        raise StateError(
+            f"{manifest_path} is not valid JSON: {error}", hint="restore it from version control"
+        ) from error
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if manifest.get("format") != MANIFEST_FORMAT or not isinstance(files, dict):
+        raise StateError(
+            f"{manifest_path} is not a uts manifest of format {MANIFEST_FORMAT}",
+            hint="restore it from version control",
+        )
+    for path, entry in files.items():
+        if not isinstance(entry, dict) or not {"owner", "sha256", "pristine"} <= set(entry):
+            raise StateError(
+                f"{manifest_path}: entry for {path!r} is incomplete",
+                hint="restore the manifest from version control",
+            )
+    pyproject = root / "pyproject.toml"
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StateError(
+            f"{pyproject} is missing", hint="restore it from version control"
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise StateError(f"{pyproject} is not valid TOML: {error}") from error
+    tool = data.get("tool", {}).get("uts")
+    components = tool.get("components") if isinstance(tool, dict) else None
+    if not isinstance(components, dict) or not all(
+        isinstance(c, dict) and isinstance(c.get("version"), str) for c in components.values()
+    ):
+        raise StateError(
+            f"{pyproject}: [tool.uts] is missing or invalid (each component needs a version)",
+            hint="restore [tool.uts] from version control",
+        )
+    return ProjectState(root, tool, files)
