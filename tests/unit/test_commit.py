@@ -54,25 +54,29 @@ def test_commit_writes_everything(tmp_path: Path) -> None:
     assert not [p for p in root.rglob("*") if p.name.startswith(".uts-tmp-")]
 
 
+def fail_nth_call(monkeypatch: pytest.MonkeyPatch, name: str, n: int, error: BaseException) -> None:
+    """Make ``os.<name>`` as the commit module sees it raise *error* on its *n*-th call."""
+    real = getattr(os, name)
+    calls = {"n": 0}
+
+    def flaky(*args: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise error
+        return real(*args)
+
+    monkeypatch.setattr(commit_module.os, name, flaky)
+
+
 @pytest.mark.parametrize("fail_at", [1, 2, 3, 4, 5])
 def test_failure_midway_leaves_project_unchanged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int
 ) -> None:
     root = existing_project(tmp_path)
     before = snapshot(root)
-    real_replace = os.replace
-    calls = {"n": 0}
-
-    def flaky_replace(src: object, dst: object) -> None:
-        calls["n"] += 1
-        if calls["n"] == fail_at:
-            raise OSError(errno.EIO, "injected I/O error", str(dst))
-        real_replace(src, dst)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(commit_module.os, "replace", flaky_replace)
+    fail_nth_call(monkeypatch, "replace", fail_at, OSError(errno.EIO, "injected I/O error"))
     with pytest.raises(WriteError, match="left unchanged"):
         commit(update_plan(root))
-    monkeypatch.setattr(commit_module.os, "replace", real_replace)
     assert snapshot(root) == before
 
 
@@ -81,16 +85,7 @@ def test_full_disk_while_staging_leaves_project_unchanged(
 ) -> None:
     root = existing_project(tmp_path)
     before = snapshot(root)
-    real_fsync = os.fsync
-    calls = {"n": 0}
-
-    def full_disk(fd: int) -> None:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real_fsync(fd)
-
-    monkeypatch.setattr(commit_module.os, "fsync", full_disk)
+    fail_nth_call(monkeypatch, "fsync", 3, OSError(errno.ENOSPC, "No space left on device"))
     with pytest.raises(WriteError, match="No space left on device"):
         commit(update_plan(root))
     assert snapshot(root) == before
@@ -101,16 +96,7 @@ def test_interrupt_midway_leaves_project_unchanged(
 ) -> None:
     root = existing_project(tmp_path)
     before = snapshot(root)
-    real_replace = os.replace
-    calls = {"n": 0}
-
-    def interrupted(src: object, dst: object) -> None:
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
-        real_replace(src, dst)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(commit_module.os, "replace", interrupted)
+    fail_nth_call(monkeypatch, "replace", 4, KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
         commit(update_plan(root))
     assert snapshot(root) == before
@@ -187,3 +173,25 @@ def test_diff_shows_every_change(tmp_path: Path) -> None:
     assert "-mine\n+theirs\n" in text
     assert "--- a/pkg/keep.py\n+++ /dev/null\n" in text
     assert "--- /dev/null\n+++ b/pkg/new/a.py\n" in text
+
+
+def test_sigterm_midway_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    root = existing_project(tmp_path)
+    before = snapshot(root)
+    real = os.replace
+    calls = {"n": 0}
+
+    def terminated_after_two(src: object, dst: object) -> None:
+        real(src, dst)  # type: ignore[arg-type]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(commit_module.os, "replace", terminated_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        commit(update_plan(root))
+    assert snapshot(root) == before
+    assert signal.getsignal(signal.SIGTERM) == previous
