@@ -123,7 +123,10 @@ def new(
     package_name(name)
     registry = _registry()
     chosen = load_recipe(recipe, find_recipes(registry.recipe_files))
-    options: dict[str, dict[str, Any]] = {k: dict(v) for k, v in chosen.options.items()}
+    # The recipe's values for a component dropped with --without go with it.
+    options: dict[str, dict[str, Any]] = {
+        k: dict(v) for k, v in chosen.options.items() if k not in without
+    }
     for component, values in _parse_sets(set_).items():
         options.setdefault(component, {}).update(values)
     spec = ProjectSpec(

@@ -128,6 +128,7 @@ def load_recipe(
         components = [*base.components, *(c for c in components if c not in base.components)]
     excluded = set(data.get("exclude", []))
     components = [c for c in dict.fromkeys(components) if c not in excluded]
+    options = {name: values for name, values in options.items() if name not in excluded}
     return Recipe(
         name=data.get("name", path.stem),
         description=data.get("description", ""),

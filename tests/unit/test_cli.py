@@ -130,6 +130,16 @@ def test_user_recipe_file(uts: Uts, tmp_path: Path) -> None:
     assert 'recipe = "mine"' in (target / "pyproject.toml").read_text()
 
 
+def test_without_drops_the_recipes_options_for_that_component(uts: Uts, tmp_path: Path) -> None:
+    result = uts("new", "demo", "--without", "crud", "--dir", tmp_path / "x")
+    assert result.code == 0, result.err
+    assert not (tmp_path / "x/demo/api.py").exists()
+    result = uts(
+        "new", "demo", "--without", "crud", "--set", "crud.resource=x", "--dir", tmp_path / "y"
+    )
+    assert result.code == 4 and "not part of this project" in result.err
+
+
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     proc = subprocess.run(
         [

@@ -58,6 +58,12 @@ def test_extends_merges_components_and_options(tmp_path: Path) -> None:
     assert recipe.options == {"a": {"x": 1, "y": 3}, "d": {"z": True}}
 
 
+def test_exclude_drops_the_options_of_what_it_excludes(tmp_path: Path) -> None:
+    write(tmp_path / "base.toml", 'components = ["a", "b"]\n[options.b]\nx = 1\n')
+    child = write(tmp_path / "child.toml", 'extends = "base.toml"\nexclude = ["b"]\n')
+    assert load_recipe(str(child), {}).options == {}
+
+
 def test_extends_a_builtin_by_name(tmp_path: Path) -> None:
     path = write(tmp_path / "mine.toml", 'extends = "mvp"\n')
     recipe = load_recipe(str(path), find_recipes())
