@@ -16,29 +16,49 @@ _IDENTIFIER = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
 _RESOURCE = rf"(?=[a-z0-9_]{{1,16}}$){_IDENTIFIER}"
 _PLURAL = rf"(?:(?=[a-z0-9_]{{1,20}}$){_IDENTIFIER})?"
 
-# Names the generated modules already use: a resource spelled like one would shadow it.
+# Names the generated modules and tests already use (imports, locals, fixtures): a
+# resource spelled like one of them would shadow it.
 _TAKEN = frozenset(
     {
         "api",
+        "before",
+        "body",
+        "changes",
         "client",
         "col",
+        "count",
+        "create",
+        "created",
         "data",
         "database",
+        "error",
+        "first",
         "func",
+        "ids",
+        "last",
         "limit",
+        "listed",
         "main",
         "models",
+        "now",
+        "number",
         "offset",
         "page",
+        "params",
         "payload",
+        "raised",
         "response",
         "router",
+        "row",
         "select",
         "services",
         "session",
         "statement",
         "status",
+        "stored",
         "text",
+        "updated",
+        "url",
         "utc_now",
     }
 )
@@ -54,6 +74,7 @@ _TAKEN_CLASSES = frozenset(
         "Query",
         "Self",
         "Session",
+        "SessionDep",
         "SQLModel",
         "TestClient",
         "UTC",
@@ -108,6 +129,7 @@ def resource_names(resource: str, plural: str = "") -> dict[str, str]:
         "model": "".join(part.capitalize() for part in resource.split("_")),
         "models": "".join(part.capitalize() for part in plural.split("_")),
         "label": resource.replace("_", " "),
+        "a_label": ("an " if resource[0] in "aeiou" else "a ") + resource.replace("_", " "),
         "labels": plural.replace("_", " "),
         "path": "/" + plural.replace("_", "-"),
     }
@@ -128,6 +150,11 @@ def uts_configure(ctx: Context) -> None:
                 f"crud resource {option} {word!r} clashes with a name the generated code uses",
                 hint="pick another resource name, e.g. 'product' or 'order_line'",
             )
+    if names["plural"] == names["name"]:
+        raise OptionError(
+            f"crud plural {names['plural']!r} is the same as the resource name",
+            hint="give a plural that differs from the singular, e.g. 'sheep_list'",
+        )
     if names["model"] in _TAKEN_CLASSES:
         raise OptionError(
             f"crud resource class {names['model']!r} clashes with an imported class",

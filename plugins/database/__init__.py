@@ -45,18 +45,22 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         "pytest-plugins", {"module": "tests.fixtures.database"}, key="tests.fixtures.database"
     )
     out.fragment("test-client-overrides", {"fixture": "session_overrides"}, key="session_overrides")
+    tables = (
+        "the app creates missing tables at startup"
+        if ctx.has("fastapi")
+        else "`create_db_and_tables()` creates missing tables"
+    )
     out.fragment(
         "readme",
         {
             "title": "Database",
             "body": (
                 f"`{module}` creates the engine from `DATABASE_URL` (default: the SQLite "
-                f"file `{ctx.package}.db` in the working directory) and hands out one "
-                "session per request through the `get_session` dependency. Tables are "
-                "created at startup. To use PostgreSQL, install a driver "
-                '(`pip install "psycopg[binary]"`) and set '
+                f"file `{ctx.package}.db` in the working directory); `get_session` yields "
+                f"one session per unit of work, and {tables}. To use PostgreSQL, install "
+                'a driver (`pip install "psycopg[binary]"`) and set '
                 "`DATABASE_URL=postgresql+psycopg://user:password@localhost:5432/dbname`. "
-                "Tests never touch that database: each one runs against a fresh "
+                "The tests never touch that database: each one runs against a fresh "
                 "in-memory SQLite database."
             ),
         },

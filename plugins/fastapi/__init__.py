@@ -31,8 +31,9 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         "next-steps",
         {
             "text": (
-                "Serve the API on http://127.0.0.1:8000 "
-                "(interactive docs at http://127.0.0.1:8000/docs):"
+                "Serve the API on http://127.0.0.1:8000, with interactive docs at "
+                "http://127.0.0.1:8000/docs (add `--env-file .env` to load settings "
+                "from a `.env` file):"
             ),
             "command": f"uvicorn {ctx.package}.main:app --reload",
         },

@@ -12,7 +12,7 @@ def uts_component() -> Component:
     return Component(
         name="project",
         version="0.1.0",
-        summary="Python package skeleton: pyproject (hatchling, ruff, pytest, mypy), README, tests.",
+        summary="Package skeleton: pyproject (hatchling, ruff, pytest, mypy), README, tests.",
         requires=(),
         conflicts=(),
         options=(),
@@ -25,14 +25,3 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     out.dependency("mypy>=2.4", group="dev")
     out.dependency("pytest>=9", group="dev")
     out.dependency("ruff>=0.17", group="dev")
-    out.fragment(
-        "readme",
-        {
-            "title": "Layout",
-            "body": (
-                f"The code lives in the `{ctx.package}` package and the tests in `tests/`. "
-                "Shared test fixtures live in `tests/fixtures/`, one module per component, "
-                "and `tests/conftest.py` loads them."
-            ),
-        },
-    )
