@@ -1,0 +1,1 @@
+"""Benchmarks of uts against copier and cookiecutter; run ``python bench/run.py``."""
