@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from uts.errors import WriteError
-from uts.plan import Change, Plan, confine
+from uts.plan import Change, Confinement, Plan
 
 __all__ = ["commit"]
 
@@ -63,16 +63,22 @@ def _mkdirs(directory: Path, journal: _Journal) -> None:
         journal.created_dirs.append(path)
 
 
-def _stage(target: Path, change: Change, journal: _Journal) -> None:
+def _stage(target: Path, change: Change, journal: _Journal, umask: int) -> None:
     _mkdirs(target.parent, journal)
     temp = _temp_path(target.parent, "new")
     journal.staged[target] = temp
-    with open(temp, "wb") as handle:
-        handle.write(change.new or b"")
-        handle.flush()
-        os.fsync(handle.fileno())
-    mode = 0o755 if change.executable else 0o644
-    os.chmod(temp, mode & ~_umask())
+    fd = os.open(temp, os.O_WRONLY | os.O_TRUNC)
+    try:
+        view = memoryview(change.new or b"")
+        while view:
+            view = view[os.write(fd, view) :]
+        if change.action == "update":
+            # Replacing a file the user has: make the new bytes durable before the rename.
+            # New files need no fsync; a crash leaves them absent or complete.
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(temp, (0o755 if change.executable else 0o644) & ~umask)
 
 
 def _umask() -> int:
@@ -84,13 +90,15 @@ def _umask() -> int:
 def commit(plan: Plan) -> None:
     """Apply *plan* to disk; on any failure (or Ctrl-C, SIGTERM) restore the project as it was."""
     journal = _Journal()
-    targets = [(confine(plan.root, change.path), change) for change in plan.effective]
+    confinement = Confinement(plan.root)
+    targets = [(confinement.target(change.path), change) for change in plan.effective]
     with _terminate_as_exception():
         try:
             _mkdirs(plan.root, journal)
+            umask = _umask()
             for target, change in targets:
                 if change.action in ("create", "update"):
-                    _stage(target, change, journal)
+                    _stage(target, change, journal, umask)
             for target, change in targets:
                 if change.action in ("update", "delete"):
                     backup = _temp_path(target.parent, "old")

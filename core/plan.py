@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Literal
 from uts.errors import ConflictError, WriteError
 from uts.model import GeneratedFile
 
-__all__ = ["Change", "Plan", "confine", "plan_new"]
+__all__ = ["Change", "Confinement", "Plan", "plan_new"]
 
 Action = Literal["create", "update", "delete", "keep"]
 
@@ -68,21 +67,34 @@ class Plan:
         return "".join(chunks)
 
 
-def confine(root: Path, rel: str) -> Path:
-    """The absolute target for *rel* inside *root*, refusing symlinks and escapes."""
-    root = root.resolve()
-    target = root.joinpath(*rel.split("/"))
-    current = root
-    for part in rel.split("/"):
-        current = current / part
-        if current.is_symlink():
-            raise WriteError(
-                f"{current} is a symbolic link; uts does not write through links",
-                hint="replace the link with a real directory or file, then run again",
-            )
-    if os.path.commonpath([root, os.path.abspath(target)]) != str(root):
-        raise WriteError(f"{rel} is outside the project directory {root}")
-    return target
+class Confinement:
+    """Maps project-relative paths to targets inside *root*, refusing escapes and symlinks.
+
+    Directories already checked are remembered, so a plan of many files in few
+    directories costs one ``lstat`` per directory, not one per path segment per file.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._checked: set[Path] = {self.root}
+
+    def target(self, rel: str) -> Path:
+        parts = rel.split("/")
+        if rel.startswith("/") or any(part in ("", ".", "..") for part in parts):
+            raise WriteError(f"{rel} is outside the project directory {self.root}")
+        current = self.root
+        for index, part in enumerate(parts):
+            current = current / part
+            if current in self._checked:
+                continue
+            if current.is_symlink():
+                raise WriteError(
+                    f"{current} is a symbolic link; uts does not write through links",
+                    hint="replace the link with a real directory or file, then run again",
+                )
+            if index < len(parts) - 1:
+                self._checked.add(current)
+        return current
 
 
 def plan_new(root: Path, files: Mapping[str, GeneratedFile], force: bool = False) -> Plan:
@@ -101,8 +113,9 @@ def plan_new(root: Path, files: Mapping[str, GeneratedFile], force: bool = False
         )
     changes: list[Change] = []
     clashes: list[str] = []
+    confinement = Confinement(root)
     for path, item in sorted(files.items()):
-        target = confine(root, path)
+        target = confinement.target(path)
         if target.exists() or target.is_symlink():
             if target.is_file() and target.read_bytes() == item.content:
                 changes.append(

@@ -73,9 +73,10 @@ def render_templates(root: Path, owner: str, variables: dict[str, Any]) -> dict[
     """Render every file under *root* for component *owner*."""
     env = _environment(root)
     out: dict[str, GeneratedFile] = {}
+    segments: dict[str, str] = {}
     for rel in template_files(root):
         where = f"component {owner!r}, template {rel}"
-        target = _render_path(env, rel, variables, where)
+        target = _render_path(env, rel, variables, where, segments)
         source = root / rel
         executable = bool(source.stat().st_mode & 0o111)
         if target.endswith(TEMPLATE_SUFFIX):
@@ -91,15 +92,17 @@ def render_templates(root: Path, owner: str, variables: dict[str, Any]) -> dict[
     return out
 
 
-def _render_path(env: jinja2.Environment, rel: str, variables: dict[str, Any], where: str) -> str:
+def _render_path(
+    env: jinja2.Environment, rel: str, variables: dict[str, Any], where: str, cache: dict[str, str]
+) -> str:
+    """Render the Jinja expressions in *rel*, each distinct segment once per *cache*."""
     if "{" not in rel:
         return rel
-    parts = [
-        _render(lambda part=part: env.from_string(part).render(variables), where)
-        if "{" in part
-        else part
-        for part in rel.split("/")
-    ]
+    parts = []
+    for part in rel.split("/"):
+        if "{" in part and part not in cache:
+            cache[part] = _render(lambda part=part: env.from_string(part).render(variables), where)
+        parts.append(cache.get(part, part))
     return "/".join(parts)
 
 

@@ -85,7 +85,7 @@ def test_full_disk_while_staging_leaves_project_unchanged(
 ) -> None:
     root = existing_project(tmp_path)
     before = snapshot(root)
-    fail_nth_call(monkeypatch, "fsync", 3, OSError(errno.ENOSPC, "No space left on device"))
+    fail_nth_call(monkeypatch, "write", 3, OSError(errno.ENOSPC, "No space left on device"))
     with pytest.raises(WriteError, match="No space left on device"):
         commit(update_plan(root))
     assert snapshot(root) == before
