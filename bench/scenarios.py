@@ -264,17 +264,20 @@ def discovery_group(ctx: Context, plugins: int) -> Group:
 
 
 # --- HOOK: `uts add monitoring` ------------------------------------------------------------
-# `uts add` does not exist yet. Once `uts add --help` succeeds, this times `uts add monitoring`
-# (run inside the project) on a fresh copy of a `uts new demo --recipe mvp` project, with 0 and
-# with 10,000 extra user files. Adjust ADD_ARGV if the command's final interface differs.
+# Times `uts add monitoring` (run inside the project) on a fresh copy of a
+# `uts new demo --recipe mvp` project, with 0 and with 10,000 extra user files, once this uts
+# has both the `add` command and the `monitoring` component.
 ADD_ARGV = ["add", "monitoring", "--no-input"]
 ADD_USER_FILES = (0, 10_000)
 
 
 def add_available(uts: str) -> bool:
-    """Whether this uts has an ``add`` command."""
-    done = subprocess.run([uts, "add", "--help"], capture_output=True, env=child_env(), check=False)
-    return done.returncode == 0
+    """Whether this uts has an ``add`` command and a ``monitoring`` component."""
+    for argv in ([uts, "add", "--help"], [uts, "info", "monitoring"]):
+        done = subprocess.run(argv, capture_output=True, env=child_env(), check=False)
+        if done.returncode != 0:
+            return False
+    return True
 
 
 def add_monitoring_group(ctx: Context) -> Group:

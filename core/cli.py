@@ -317,12 +317,133 @@ def diff(
     typer.echo(Plan(state.root, changes).diff(), nl=False)
 
 
+def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
+    """Show or commit a change to an existing project; conflicts stop it unless *markers*."""
+    from uts.commit import commit
+    from uts.errors import ConflictError
+
+    plan = report.plan
+    for path in report.left_deleted:
+        typer.echo(f"note: {path} was deleted by you; uts leaves it deleted", err=True)
+    for path in report.kept:
+        typer.echo(f"kept {path}: you modified it (--delete-modified removes it)", err=True)
+    if report.conflicts and not markers:
+        listing = ", ".join(f"{p} ({n})" for p, n in sorted(report.conflicts.items()))
+        raise ConflictError(
+            f"your edits overlap what uts must change in: {listing}; nothing was changed",
+            hint="resolve by hand, or rerun with --conflict=markers to write conflict markers",
+        )
+    counts = plan.counts()
+    summary = (
+        f"{counts['create']} created, {counts['update']} updated "
+        f"({len(report.merged)} merged with your edits), {counts['delete']} deleted"
+    )
+    if dry_run:
+        typer.echo(plan.diff(), nl=False)
+        typer.echo(f"dry run: would {verb}: {summary}; nothing was written")
+        return
+    if not plan.effective:
+        typer.echo(f"nothing to change: {verb} leaves the project as it is")
+        return
+    commit(plan)
+    typer.echo(f"{verb}: {summary}")
+    if report.conflicts:
+        for path, count in sorted(report.conflicts.items()):
+            typer.echo(
+                f"conflict: {path} has {count} conflict marker block(s) to resolve", err=True
+            )
+        raise typer.Exit(8)
+
+
+ConflictOption = Annotated[
+    str,
+    typer.Option(
+        "--conflict",
+        help="When your edits overlap uts's: 'stop' (change nothing) or 'markers'.",
+    ),
+]
+
+
+def _conflict_mode(value: str) -> bool:
+    if value not in ("stop", "markers"):
+        raise UsageError(f"--conflict must be 'stop' or 'markers', not {value!r}")
+    return value == "markers"
+
+
+@app.command()
+def add(
+    components: Annotated[list[str], typer.Argument(help="Components to add.")],
+    set_: Annotated[
+        list[str], typer.Option("--set", help="Set an option: COMPONENT.OPTION=VALUE (repeatable).")
+    ] = [],  # noqa: B006
+    project: ProjectOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff; write nothing.")
+    ] = False,
+    conflict: ConflictOption = "stop",
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt.")] = False,
+) -> None:
+    """Add components to an existing project, merging with your edits."""
+    from uts.change import plan_change, spec_for_add
+    from uts.state import find_project, load_project
+
+    markers = _conflict_mode(conflict)
+    state = load_project(find_project(project or Path.cwd()))
+    active = state.tool["components"]
+    new = [name for name in components if name not in active or active[name].get("auto")]
+    for name in components:
+        if name in active and name not in new:
+            typer.echo(f"{name} is already part of this project", err=True)
+    sets = _parse_sets(set_)
+    if not new and not sets:
+        typer.echo("nothing to change")
+        return
+    registry = _registry()
+    spec = spec_for_add(state, new, sets)
+    ask = _prompt if _interactive(no_input) else None
+    report = plan_change(registry, state, spec, ask)
+    for added, by in report.composition.resolution.added_for.items():
+        if added not in active:
+            typer.echo(f"adding {added!r}: required by {by!r}", err=True)
+    _apply_change(report, dry_run, markers, "add " + " ".join(new or components))
+
+
+@app.command()
+def remove(
+    components: Annotated[list[str], typer.Argument(help="Components to remove.")],
+    project: ProjectOption = None,
+    cascade: Annotated[
+        bool, typer.Option("--cascade", help="Also remove components that require these.")
+    ] = False,
+    delete_modified: Annotated[
+        bool, typer.Option("--delete-modified", help="Delete their files even if you edited them.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff; write nothing.")
+    ] = False,
+    conflict: ConflictOption = "stop",
+) -> None:
+    """Remove components: their files, dependencies and fragments, keeping your edits."""
+    from uts.change import plan_change, spec_for_remove
+    from uts.state import find_project, load_project
+
+    markers = _conflict_mode(conflict)
+    state = load_project(find_project(project or Path.cwd()))
+    registry = _registry()
+    spec, removed = spec_for_remove(state, registry, list(components), cascade)
+    extra = [name for name in removed if name not in components]
+    if extra:
+        typer.echo(f"also removing: {', '.join(extra)}", err=True)
+    report = plan_change(registry, state, spec, delete_modified=delete_modified)
+    _apply_change(report, dry_run, markers, "remove " + " ".join(removed))
+
+
 def run(argv: list[str]) -> int:
     """Run the CLI; turn errors into one line plus a hint and a documented exit code."""
     debug = "--debug" in argv
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="uts", standalone_mode=False)
+        code = command.main(args=argv, prog_name="uts", standalone_mode=False)
     except UtsError as error:
         if debug:
             raise
@@ -346,4 +467,5 @@ def run(argv: list[str]) -> int:
         typer.echo(f"internal error: {type(error).__name__}: {error}", err=True)
         typer.echo("hint: run again with --debug for the traceback, and report it", err=True)
         return 70
-    return 0
+    # Without standalone mode, typer.Exit(code) raised by a command comes back as a value.
+    return code if isinstance(code, int) else 0

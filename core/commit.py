@@ -124,6 +124,20 @@ def commit(plan: Plan) -> None:
     for backup in journal.backups.values():
         with contextlib.suppress(OSError):
             backup.unlink()
+    _prune_empty_dirs(plan.root, [t for t, c in targets if c.action == "delete"])
+
+
+def _prune_empty_dirs(root: Path, deleted: list[Path]) -> None:
+    """Remove directories that deleting files left empty (never *root* itself)."""
+    root = root.resolve()
+    for path in sorted(deleted, key=lambda p: len(p.parts), reverse=True):
+        directory = path.parent
+        while directory != root and root in directory.parents:
+            try:
+                directory.rmdir()
+            except OSError:  # not empty, or gone already
+                break
+            directory = directory.parent
 
 
 def _rollback(journal: _Journal) -> None:

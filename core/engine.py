@@ -53,6 +53,8 @@ class ProjectSpec:
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     without: list[str] = field(default_factory=list)
     description: str = ""
+    auto: set[str] = field(default_factory=set)
+    """Components that are there only because others require them (recorded as such)."""
 
 
 @dataclass
@@ -113,7 +115,8 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
         registry.finalize(name, ctx, view, Contributions(name, late))
         files = late.files
 
-    _write_pyproject(files, store, ctx, metadata)
+    auto = set(resolution.added_for) | (spec.auto & set(resolution.order))
+    _write_pyproject(files, store, ctx, metadata, auto)
     files[MANIFEST_PATH] = GeneratedFile(build_manifest(files, __version__), STATE_OWNER)
     return Composition(ctx, resolution, dict(sorted(files.items())), fragments)
 
@@ -133,6 +136,7 @@ def _write_pyproject(
     store: FragmentStore,
     ctx: Context,
     metadata: Mapping[str, Component],
+    auto: set[str],
 ) -> None:
     current = files.get("pyproject.toml")
     groups: dict[str | None, list[str]] = {}
@@ -161,7 +165,11 @@ def _write_pyproject(
         "project-name": ctx.project_name,
         "package": ctx.package,
         "components": {
-            name: {"version": metadata[name].version, "options": dict(options)}
+            name: {
+                "version": metadata[name].version,
+                "options": dict(options),
+                "auto": name in auto,
+            }
             for name, options in ctx.components.items()
         },
     }

@@ -59,9 +59,67 @@ def set_tool_uts(doc: tomlkit.TOMLDocument, state: Mapping[str, Any]) -> None:
     for name, data in state.get("components", {}).items():
         entry = tomlkit.table()
         entry["version"] = data["version"]
+        if data.get("auto"):
+            entry["auto"] = True
         if data.get("options"):
             entry["options"] = tomlkit.inline_table()
             entry["options"].update(data["options"])
         components[name] = entry
     table["components"] = components
     tool["uts"] = table
+
+
+def _groups(doc: tomlkit.TOMLDocument) -> dict[str | None, list[str]]:
+    project = doc.get("project", {})
+    groups: dict[str | None, list[str]] = {None: [str(r) for r in project.get("dependencies", [])]}
+    for group, requirements in project.get("optional-dependencies", {}).items():
+        groups[group] = [str(r) for r in requirements]
+    return groups
+
+
+def _array(doc: tomlkit.TOMLDocument, group: str | None) -> Any:
+    project = doc.setdefault("project", tomlkit.table())
+    if group is None:
+        if "dependencies" not in project:
+            project["dependencies"] = _multiline([])
+        return project["dependencies"]
+    optional = project.setdefault("optional-dependencies", tomlkit.table())
+    if group not in optional:
+        optional[group] = _multiline([])
+    return optional[group]
+
+
+def update_pyproject(current: str, old_rendered: str, new_rendered: str) -> str:
+    """Carry what changed between two uts renderings into the user's ``pyproject.toml``.
+
+    Only the requirements uts added or dropped and the ``[tool.uts]`` table change;
+    the user's own requirements, comments, order, quoting and spacing stay as they are.
+    """
+    doc = tomlkit.parse(current)
+    old_groups = _groups(tomlkit.parse(old_rendered))
+    new_doc = tomlkit.parse(new_rendered)
+    new_groups = _groups(new_doc)
+    for group in sorted(set(old_groups) | set(new_groups), key=lambda g: g or ""):
+        old, new = old_groups.get(group, []), new_groups.get(group, [])
+        dropped = [r for r in old if r not in new]
+        added = [r for r in new if r not in old]
+        if not dropped and not added:
+            continue
+        array = _array(doc, group)
+        for requirement in dropped:
+            for index in reversed(range(len(array))):
+                if str(array[index]) == requirement:
+                    del array[index]
+        present = {requirement_name(str(item)) for item in array}
+        for requirement in added:
+            name = requirement_name(requirement)
+            if name in present:
+                continue  # the user already declares it their own way
+            names = [requirement_name(str(item)) for item in array]
+            position = next((i for i, other in enumerate(names) if other > name), len(names))
+            array.insert(position, requirement)
+            present.add(name)
+    state = new_doc.get("tool", {}).get("uts")
+    if state is not None:
+        set_tool_uts(doc, state.unwrap())
+    return tomlkit.dumps(doc)

@@ -123,7 +123,7 @@ def load_project(root: Path) -> ProjectState:
             f"{manifest_path} is not valid JSON: {error}", hint="restore it from version control"
         ) from error
     files = manifest.get("files") if isinstance(manifest, dict) else None
-    if manifest.get("format") != MANIFEST_FORMAT or not isinstance(files, dict):
+    if not isinstance(files, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise StateError(
             f"{manifest_path} is not a uts manifest of format {MANIFEST_FORMAT}",
             hint="restore it from version control",

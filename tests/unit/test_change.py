@@ -1,0 +1,229 @@
+"""Changing existing projects: uts add / uts remove keep the user's work and are all or nothing."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result, snapshot
+from uts import commit as commit_module
+
+Uts = Callable[..., Result]
+
+
+@pytest.fixture
+def project(uts: Uts, tmp_path: Path) -> Path:
+    """An MVP project without the crud component, ready to have it added."""
+    root = tmp_path / "demo"
+    result = uts("new", "demo", "--without", "crud", "--dir", root)
+    assert result.code == 0, result.err
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def user_edits(root: Path) -> None:
+    """Edits a team makes over months, none of them on lines crud touches."""
+    edit(
+        root / "demo/main.py",
+        '"""The demo web application."""',
+        '"""Our demo service (hand-tuned)."""',
+    )
+    main = root / "demo/main.py"
+    main.write_text(
+        main.read_text() + '\n\n@app.get("/ping")\ndef ping() -> str:\n    return "pong"\n'
+    )
+    edit(
+        root / "pyproject.toml",
+        "dependencies = [\n",
+        "dependencies = [\n    'orjson >= 3.10' ,   # ours, single-quoted on purpose\n",
+    )
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text("# Team notes: keep this header.\n" + pyproject.read_text())
+    (root / "README.md").write_text(
+        (root / "README.md").read_text() + "\n## Our runbook\n\nCall Bob.\n"
+    )
+    (root / "demo/extra.py").write_text('"""Our own module."""\n')
+
+
+def test_add_then_remove_on_an_untouched_project_gives_back_the_same_bytes(
+    uts: Uts, project: Path
+) -> None:
+    before = snapshot(project)
+    result = uts("add", "crud", "--project", project)
+    assert result.code == 0, result.err
+    assert (project / "demo/api.py").is_file()
+    assert "api.router" in (project / "demo/main.py").read_text()
+    assert uts("status", "--project", project).out.endswith(
+        "no changes: every file is as uts wrote it\n"
+    )
+    result = uts("remove", "crud", "--project", project)
+    assert result.code == 0, result.err
+    assert snapshot(project) == before
+
+
+def test_adding_twice_changes_nothing_the_second_time(uts: Uts, project: Path) -> None:
+    assert uts("add", "crud", "--project", project).code == 0
+    after_first = snapshot(project)
+    result = uts("add", "crud", "--project", project)
+    assert result.code == 0
+    assert "already part of this project" in result.err
+    assert snapshot(project) == after_first
+
+
+def test_user_edits_survive_add_and_remove(uts: Uts, project: Path) -> None:
+    user_edits(project)
+    edited = snapshot(project)
+    result = uts("add", "crud", "--project", project)
+    assert result.code == 0, result.err
+    assert "merged with your edits" in result.out
+    main = (project / "demo/main.py").read_text()
+    assert "hand-tuned" in main and 'return "pong"' in main and "api.router" in main
+    pyproject = (project / "pyproject.toml").read_text()
+    assert pyproject.startswith("# Team notes: keep this header.\n")
+    assert "    'orjson >= 3.10' ,   # ours, single-quoted on purpose\n" in pyproject
+    assert "[tool.uts.components.crud]" in pyproject
+    assert "## Our runbook" in (project / "README.md").read_text()
+    result = uts("remove", "crud", "--project", project)
+    assert result.code == 0, result.err
+    assert snapshot(project) == edited
+
+
+def test_overlapping_edits_stop_with_the_conflicts_listed(uts: Uts, project: Path) -> None:
+    edit(
+        project / "demo/main.py",
+        "from demo import __version__, database",
+        "from demo import __version__, database  # ours",
+    )
+    before = snapshot(project)
+    result = uts("add", "crud", "--project", project)
+    assert result.code == 8
+    assert "demo/main.py (1)" in result.err and "nothing was changed" in result.err
+    assert snapshot(project) == before
+
+
+def test_conflict_markers_when_asked(uts: Uts, project: Path) -> None:
+    edit(
+        project / "demo/main.py",
+        "from demo import __version__, database",
+        "from demo import __version__, database  # ours",
+    )
+    result = uts("add", "crud", "--project", project, "--conflict", "markers")
+    assert result.code == 8
+    text = (project / "demo/main.py").read_text()
+    assert "<<<<<<< yours\n" in text and "=======\n" in text and ">>>>>>> uts\n" in text
+    assert (project / "demo/api.py").is_file()
+
+
+def test_remove_refuses_what_another_component_requires(uts: Uts, project: Path) -> None:
+    assert uts("add", "crud", "--project", project).code == 0
+    before = snapshot(project)
+    result = uts("remove", "database", "--project", project)
+    assert result.code == 3
+    assert "'crud' requires 'database'" in result.err and "--cascade" in result.err
+    assert snapshot(project) == before
+    result = uts("remove", "database", "--cascade", "--project", project)
+    assert result.code == 0, result.err
+    assert not (project / "demo/database.py").exists() and not (project / "demo/api.py").exists()
+    assert "database" not in (project / "demo/main.py").read_text()
+
+
+def test_remove_keeps_a_file_the_user_modified_unless_asked(uts: Uts, project: Path) -> None:
+    assert uts("add", "crud", "--project", project).code == 0
+    (project / "demo/services.py").write_text("# my rewrite\n")
+    result = uts("remove", "crud", "--project", project)
+    assert result.code == 0, result.err
+    assert "kept demo/services.py" in result.err
+    assert (project / "demo/services.py").read_text() == "# my rewrite\n"
+    assert not (project / "demo/api.py").exists()
+    assert "demo/services.py" not in (project / ".uts/manifest.json").read_text()
+
+    assert uts("add", "crud", "--project", project).code == 8  # services.py is the user's now
+    (project / "demo/services.py").unlink()
+    assert uts("add", "crud", "--project", project).code == 0
+    (project / "demo/services.py").write_text("# again\n")
+    assert uts("remove", "crud", "--delete-modified", "--project", project).code == 0
+    assert not (project / "demo/services.py").exists()
+
+
+def test_a_user_file_where_the_component_writes_is_never_overwritten(
+    uts: Uts, project: Path
+) -> None:
+    (project / "demo/api.py").write_text("# mine\n")
+    before = snapshot(project)
+    result = uts("add", "crud", "--project", project)
+    assert result.code == 8
+    assert "demo/api.py" in result.err
+    assert snapshot(project) == before
+
+
+def test_a_file_the_user_deleted_stays_deleted(uts: Uts, project: Path) -> None:
+    (project / "README.md").unlink()
+    result = uts("add", "crud", "--project", project)
+    assert result.code == 0, result.err
+    assert "README.md was deleted by you" in result.err
+    assert not (project / "README.md").exists()
+
+
+def test_dry_run_shows_the_diff_and_writes_nothing(uts: Uts, project: Path) -> None:
+    before = snapshot(project)
+    result = uts("add", "crud", "--dry-run", "--project", project)
+    assert result.code == 0, result.err
+    assert "+++ b/demo/api.py" in result.out and "nothing was written" in result.out
+    assert snapshot(project) == before
+
+
+def test_a_failed_write_leaves_the_project_unchanged(
+    uts: Uts, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_edits(project)
+    before = snapshot(project)
+    real = os.replace
+    calls = {"n": 0}
+
+    def flaky(src: object, dst: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(commit_module.os, "replace", flaky)
+    result = uts("add", "crud", "--project", project)
+    assert result.code == 10
+    assert "left unchanged" in result.err
+    assert snapshot(project) == before
+
+
+def test_a_plugin_that_raises_leaves_the_project_unchanged(
+    uts: Uts, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uts_plugins.crud as crud
+    from uts.plugin import impl
+
+    def boom(ctx: object, out: object) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(crud, "uts_contribute", impl(boom))
+    before = snapshot(project)
+    result = uts("add", "crud", "--project", project)
+    assert result.code == 6
+    assert "component 'crud' raised RuntimeError" in result.err
+    assert snapshot(project) == before
+
+
+def test_unknown_component_and_damaged_state(uts: Uts, project: Path) -> None:
+    result = uts("add", "crudd", "--project", project)
+    assert result.code == 3 and "did you mean 'crud'" in result.err
+    (project / ".uts/manifest.json").write_text("[]")
+    before = snapshot(project)
+    result = uts("add", "crud", "--project", project)
+    assert result.code == 9
+    assert snapshot(project) == before
