@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import tomlkit
@@ -89,11 +91,113 @@ def _array(doc: tomlkit.TOMLDocument, group: str | None) -> Any:
     return optional[group]
 
 
+@dataclass
+class _Item:
+    """One element of a string array as written: what precedes it, itself, what follows."""
+
+    lead: str
+    value: str
+    tail: str
+
+
+def _split_array(text: str) -> tuple[list[_Item], str]:
+    """Split the source of a TOML array of strings into items and the text before ``]``."""
+    assert text.startswith("[") and text.endswith("]"), text
+    body, index, items, pending = text[1:-1], 0, [], ""
+    while index < len(body):
+        char = body[index]
+        if char in "\"'":
+            end = index + 1
+            while body[end] != char:
+                end += 2 if char == '"' and body[end] == "\\" else 1
+            value = body[index : end + 1]
+            index = end + 1
+            tail_end = _skip_blanks(body, index)
+            if tail_end < len(body) and body[tail_end] == ",":
+                tail_end += 1
+                after = _skip_blanks(body, tail_end)
+                if after < len(body) and body[after] == "#":  # a comment on the item's line
+                    newline = body.find("\n", after)
+                    tail_end = len(body) if newline == -1 else newline
+            else:
+                tail_end = index
+            items.append(_Item(pending, value, body[index:tail_end]))
+            pending, index = "", tail_end
+        elif char == "#":
+            newline = body.find("\n", index)
+            newline = len(body) if newline == -1 else newline
+            pending += body[index:newline]
+            index = newline
+        else:
+            pending += char
+            index += 1
+    return items, pending
+
+
+def _skip_blanks(text: str, index: int) -> int:
+    while index < len(text) and text[index] in " \t":
+        index += 1
+    return index
+
+
+def _join_array(items: list[_Item], rest: str) -> str:
+    return "[" + "".join(item.lead + item.value + item.tail for item in items) + rest + "]"
+
+
+def _indent(lead: str) -> str:
+    return "\n" + lead.rsplit("\n", 1)[1] if "\n" in lead else lead
+
+
+def _quote(requirement: str, like: str | None) -> str:
+    if like is not None and like.startswith("'") and "'" not in requirement:
+        return f"'{requirement}'"
+    return json.dumps(requirement)
+
+
+def _insert(items: list[_Item], rest: str, requirement: str) -> str:
+    """Insert *requirement* in name order, in the array's own style (undone by _delete)."""
+    names = [requirement_name(tomlkit.parse(f"x = {i.value}")["x"]) for i in items]
+    name = requirement_name(requirement)
+    position = next((i for i, other in enumerate(names) if other > name), len(items))
+    if not items:
+        lead, tail = ("\n    ", ",") if "\n" in rest else ("", "")
+        return _join_array([_Item(lead, _quote(requirement, None), tail)], rest)
+    if position < len(items):
+        neighbour = items[position]
+        new = _Item(_indent(neighbour.lead), _quote(requirement, neighbour.value), ",")
+        if "\n" not in neighbour.lead:
+            new.tail = ", "
+            new.lead, neighbour.lead = neighbour.lead, ""
+        items.insert(position, new)
+        return _join_array(items, rest)
+    last = items[-1]
+    if "," in last.tail:
+        items.append(_Item(_indent(last.lead), _quote(requirement, last.value), ","))
+    else:
+        last.tail = "," + last.tail
+        lead = _indent(last.lead) if "\n" in last.lead else " "
+        items.append(_Item(lead, _quote(requirement, last.value), ""))
+    return _join_array(items, rest)
+
+
+def _delete(items: list[_Item], rest: str, position: int) -> str:
+    """Remove the item at *position*, undoing what _insert would have added for it."""
+    gone = items.pop(position)
+    if position < len(items):
+        if "\n" not in gone.lead:
+            items[position].lead = gone.lead
+    elif items and "," not in gone.tail:
+        previous = items[-1]
+        previous.tail = previous.tail.replace(",", "", 1)
+    return _join_array(items, rest)
+
+
 def update_pyproject(current: str, old_rendered: str, new_rendered: str) -> str:
     """Carry what changed between two uts renderings into the user's ``pyproject.toml``.
 
     Only the requirements uts added or dropped and the ``[tool.uts]`` table change;
-    the user's own requirements, comments, order, quoting and spacing stay as they are.
+    the user's own requirements, comments, order, quoting and spacing stay as they are,
+    and removing what an earlier call added gives back the same bytes.
     """
     doc = tomlkit.parse(current)
     old_groups = _groups(tomlkit.parse(old_rendered))
@@ -105,21 +209,27 @@ def update_pyproject(current: str, old_rendered: str, new_rendered: str) -> str:
         added = [r for r in new if r not in old]
         if not dropped and not added:
             continue
-        array = _array(doc, group)
+        text = _array(doc, group).as_string()
         for requirement in dropped:
-            for index in reversed(range(len(array))):
-                if str(array[index]) == requirement:
-                    del array[index]
-        present = {requirement_name(str(item)) for item in array}
+            items, rest = _split_array(text)
+            values = [str(tomlkit.parse(f"x = {i.value}")["x"]) for i in items]
+            if requirement in values:
+                text = _delete(items, rest, values.index(requirement))
         for requirement in added:
-            name = requirement_name(requirement)
-            if name in present:
-                continue  # the user already declares it their own way
-            names = [requirement_name(str(item)) for item in array]
-            position = next((i for i, other in enumerate(names) if other > name), len(names))
-            array.insert(position, requirement)
-            present.add(name)
+            items, rest = _split_array(text)
+            present = {requirement_name(str(tomlkit.parse(f"x = {i.value}")["x"])) for i in items}
+            if requirement_name(requirement) not in present:  # else the user declares it already
+                text = _insert(items, rest, requirement)
+        _store_array(doc, group, tomlkit.parse(f"x = {text}")["x"])
     state = new_doc.get("tool", {}).get("uts")
     if state is not None:
         set_tool_uts(doc, state.unwrap())
     return tomlkit.dumps(doc)
+
+
+def _store_array(doc: tomlkit.TOMLDocument, group: str | None, array: Any) -> None:
+    project = doc["project"]
+    if group is None:
+        project["dependencies"] = array
+    else:
+        project["optional-dependencies"][group] = array
