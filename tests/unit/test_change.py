@@ -227,3 +227,40 @@ def test_unknown_component_and_damaged_state(uts: Uts, project: Path) -> None:
     result = uts("add", "crud", "--project", project)
     assert result.code == 9
     assert snapshot(project) == before
+
+
+def test_works_in_a_git_repository_with_user_commits(uts: Uts, project: Path) -> None:
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@e", *args],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "generated")
+    user_edits(project)
+    git("add", "-A")
+    git("commit", "-qm", "months of work")
+    head = git("rev-parse", "HEAD")
+    assert uts("add", "crud", "--project", project).code == 0
+    changed = sorted(line[3:] for line in git("status", "--porcelain").splitlines())
+    assert changed == [
+        ".uts/manifest.json",
+        "README.md",
+        "demo/api.py",
+        "demo/main.py",
+        "demo/models.py",
+        "demo/services.py",
+        "pyproject.toml",
+        "tests/test_crud_api.py",
+        "tests/test_crud_services.py",
+    ]
+    assert git("rev-parse", "HEAD") == head  # uts never commits or touches .git
+    assert uts("remove", "crud", "--project", project).code == 0
+    assert git("status", "--porcelain") == ""
