@@ -1,4 +1,4 @@
-"""The FastAPI application: app factory module, lifespan, health check and test client."""
+"""The FastAPI application: app module, lifespan, health endpoints and test client."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ def uts_component() -> Component:
     return Component(
         name="fastapi",
         version="0.1.0",
-        summary="FastAPI app with lifespan, /health endpoint and a TestClient fixture.",
+        summary="FastAPI app with lifespan, liveness and readiness probes, and a TestClient.",
         requires=("project",),
         conflicts=(),
         options=(),
@@ -45,9 +45,13 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
             "body": (
                 f"`{ctx.package}/main.py` builds the FastAPI application: it runs each "
                 "component's startup and shutdown work in its lifespan and mounts their "
-                "routers. `GET /health` answers `200` with the state of every backing "
-                "service, or `503` when one of them is down. The OpenAPI schema is served "
-                "at `/openapi.json`."
+                f"routers. `{ctx.package}/health.py` serves the probes: `GET /health/live` "
+                "answers `200` while the process runs and checks nothing else (a "
+                "liveness probe); `GET /health/ready` runs every registered check and "
+                "answers `200`, or `503` with the failing checks named in `failing` "
+                "(a readiness probe); `GET /health` gives the same report as readiness. "
+                "Add a check with `health.register(name, function)`, the function raising "
+                "when its service is down. The OpenAPI schema is served at `/openapi.json`."
             ),
         },
     )

@@ -49,7 +49,7 @@ def test_a_tiny_run_checks_the_trees_and_prints_one_table(
         "--warmup",
         "0",
         "--only",
-        "render,add",
+        "render",
         "--workdir",
         str(tmp_path),
         "--write",
@@ -64,7 +64,6 @@ def test_a_tiny_run_checks_the_trees_and_prints_one_table(
     assert "| render 25 files | floor: python + copytree | 1 |" in out
     for label, tool in (("copier copy", tools.copier), ("cookiecutter", tools.cookiecutter)):
         assert (f"| render 25 files | {label} | 0 | not installed |" in out) == (tool is None)
-    assert "uts add monitoring, 10,000 user files | 0 | not available yet" in out
     assert "CPU:" in out
     assert (tmp_path / "latest.md").read_text() == out
 

@@ -1,0 +1,136 @@
+"""Monitoring: Prometheus metrics at ``/metrics`` and OpenTelemetry tracing over OTLP.
+
+Everything it changes in files other components own goes through fragments
+(``app-setup``, ``routers``, ``env``, ``pytest-plugins``, ``readme``), so adding or
+removing it touches only those and its own files. It adapts to what else is present:
+with ``database`` it traces SQL statements, with ``crud`` it counts the resource's
+creations in a business counter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from uts.plugin import Component, Context, Contributions, Option, impl
+
+_PATH = r"/[a-z0-9_-]+(?:/[a-z0-9_-]+)*"
+
+
+@impl
+def uts_component() -> Component:
+    return Component(
+        name="monitoring",
+        version="0.1.0",
+        summary="Prometheus metrics per route template, and OpenTelemetry tracing (OTLP).",
+        requires=("fastapi",),
+        conflicts=(),
+        options=(
+            Option(
+                name="metrics_path",
+                type=str,
+                default="/metrics",
+                pattern=_PATH,
+                help="Path Prometheus scrapes, e.g. /metrics or /internal/metrics.",
+            ),
+        ),
+        templates=Path(__file__).parent / "templates",
+    )
+
+
+@impl
+def uts_contribute(ctx: Context, out: Contributions) -> None:
+    package = ctx.package
+    metrics, tracing = f"{package}.metrics", f"{package}.tracing"
+    out.dependency("prometheus-client>=0.26")
+    # The middleware speaks ASGI and matches routes with Starlette's types.
+    out.dependency("starlette>=1.6")
+    out.dependency("opentelemetry-api>=1.45")
+    out.dependency("opentelemetry-sdk>=1.45")
+    out.dependency("opentelemetry-exporter-otlp-proto-http>=1.45")
+    out.dependency("opentelemetry-instrumentation-fastapi>=0.66b2")
+    out.fragment("app-setup", {"module": metrics, "function": "install"}, key=metrics)
+    out.fragment("app-setup", {"module": tracing, "function": "configure_tracing"}, key=tracing)
+    out.fragment("routers", {"module": metrics, "attr": "router"}, key=metrics)
+    # Spans wait in batches. uvicorn re-raises SIGTERM once it has shut down, so atexit
+    # handlers never run: the app's shutdown must send the last batch.
+    out.fragment("lifespan", {"module": tracing, "shutdown": "shutdown_tracing"}, key=tracing)
+    out.fragment(
+        "pytest-plugins", {"module": "tests.fixtures.tracing"}, key="tests.fixtures.tracing"
+    )
+    out.fragment(
+        "env",
+        {
+            "name": "TRACING_ENABLED",
+            "value": "false",
+            "comment": (
+                "Export traces (true/false); when unset, tracing is on only if "
+                "OTEL_EXPORTER_OTLP_ENDPOINT is set."
+            ),
+        },
+        key="TRACING_ENABLED",
+    )
+    out.fragment(
+        "env",
+        {
+            "name": "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "value": "http://localhost:4318",
+            "comment": "OTLP/HTTP collector that receives the traces.",
+        },
+        key="OTEL_EXPORTER_OTLP_ENDPOINT",
+    )
+    out.fragment(
+        "env",
+        {
+            "name": "OTEL_SERVICE_NAME",
+            "value": ctx.project_name,
+            "comment": "Service name the traces carry.",
+        },
+        key="OTEL_SERVICE_NAME",
+    )
+    path = ctx.options("monitoring")["metrics_path"]
+    sql = " and every SQL statement the database engine runs" if ctx.has("database") else ""
+    business = (
+        f" `{package}/metrics.py` also holds the business metrics: add a `Counter`, "
+        "`Gauge` or `Histogram` there and call `.inc()`/`.set()`/`.observe()` where the "
+        "event happens"
+    )
+    if ctx.has("crud"):
+        from uts_plugins.crud import resource_names
+
+        crud = ctx.options("crud")
+        names = resource_names(crud["resource"], crud["plural"])
+        business += (
+            f"; the example, `{names['plural']}_created_total`, counts each "
+            f"{names['label']} stored, from an SQLAlchemy `after_insert` listener, so "
+            "the service layer needs no monitoring code"
+        )
+    out.fragment(
+        "readme",
+        {
+            "title": "Monitoring",
+            "body": "\n".join(
+                [
+                    f"`GET {path}` serves Prometheus metrics: `http_requests_total` "
+                    "(labels `method`, `route`, `status`) and "
+                    "`http_request_duration_seconds` (labels `method`, `route`), where "
+                    "`route` is the route template, e.g. `/items/{item_id}`, never the raw "
+                    "path (unknown paths are counted as `<unmatched>`), plus the "
+                    f"process metrics of `prometheus-client`.{business}. Serve `{path}` "
+                    "to your Prometheus only, not to the internet. With several worker "
+                    "processes, each one keeps its own counters: see `prometheus-client`'s "
+                    "multiprocess mode.",
+                    "",
+                    f"`{package}/tracing.py` traces, with OpenTelemetry, each request{sql}, "
+                    "and exports the spans over OTLP/HTTP. It is off by default, so the "
+                    "app and its tests need no collector. Turn it on with "
+                    "`TRACING_ENABLED=true` (spans go to `OTEL_EXPORTER_OTLP_ENDPOINT`, "
+                    "default `http://localhost:4318`), or leave `TRACING_ENABLED` unset "
+                    "and set `OTEL_EXPORTER_OTLP_ENDPOINT`. The standard `OTEL_*` "
+                    "variables apply: `OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_HEADERS`, "
+                    "`OTEL_TRACES_SAMPLER`, `OTEL_PYTHON_FASTAPI_EXCLUDED_URLS` (e.g. "
+                    "`health,metrics` to skip the probes), and `OTEL_SDK_DISABLED=true` "
+                    "turns tracing off whatever else is set.",
+                ]
+            ),
+        },
+    )
