@@ -27,8 +27,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-_state: dict[str, bool] = {"debug": False}
-
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 error, 2 usage, 3 resolution, 4 option, 5 recipe, 6 plugin, "
     "7 render, 8 conflict, 9 state, 10 write, 70 internal error, 130 interrupted."
@@ -52,7 +50,7 @@ def _main(
     ] = False,
 ) -> None:
     """Compose Python service projects from pluggable components."""
-    _state["debug"] = debug
+    # --debug is read by run() before typer parses anything; declared here for --help.
 
 
 def _registry() -> Registry:
