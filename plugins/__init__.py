@@ -5,4 +5,18 @@ optionally, ``uts_contribute``) and ships its files as templates in ``templates/
 ``BUILTINS`` lists their module names in the order they build on each other.
 """
 
-BUILTINS = ("project", "fastapi", "database", "crud")
+BUILTINS = (
+    "project",
+    "fastapi",
+    "database",
+    "crud",
+    "monitoring",
+    "testing",
+    "config",
+    "errors",
+    "logging",
+    "layers",
+    "auth",
+    "migrations",
+    "scripts",
+)

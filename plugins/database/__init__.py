@@ -1,10 +1,28 @@
-"""The database layer: SQLModel engine from ``DATABASE_URL``, sessions and table creation."""
+"""The database layer: SQLModel engine from ``DATABASE_URL``, sessions and table creation.
+
+It adapts to the components around it:
+
+- with ``config`` the URL is the ``database_url`` setting instead of a bare environment
+  variable;
+- with ``layers`` (the CORE layout) the module is ``<package>.core.database`` and its
+  tests go to ``tests/integration``, and the test fixtures also run against the
+  database ``DATABASE_URL`` names when it is set (PostgreSQL, say);
+- with ``migrations`` Alembic owns the schema, so the app no longer creates tables at
+  startup.
+
+The files whose path depends on that choice live in ``templates/flat`` and
+``templates/layered`` and are rendered here, in ``uts_contribute``; the others in
+``templates/common`` are rendered by uts as usual.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from uts.plugin import Component, Context, Contributions, Option, impl
+from uts.render import render_templates
+
+_TEMPLATES = Path(__file__).parent / "templates"
 
 
 @impl
@@ -15,26 +33,59 @@ def uts_component() -> Component:
         summary="SQLModel engine and sessions; SQLite by default, any URL via DATABASE_URL.",
         requires=("project",),
         conflicts=(),
-        options=(Option(name="echo", type=bool, default=False, help="Log SQL statements."),),
-        templates=Path(__file__).parent / "templates",
+        options=(
+            Option(name="echo", type=bool, default=False, help="Log SQL statements."),
+            Option(
+                name="postgresql",
+                type=bool,
+                default=False,
+                help="Install the psycopg 3 driver, for postgresql+psycopg:// URLs.",
+            ),
+        ),
+        templates=_TEMPLATES / "common",
     )
+
+
+def _layered(ctx: Context) -> bool:
+    return ctx.has("layers")
 
 
 @impl
 def uts_contribute(ctx: Context, out: Contributions) -> None:
-    module = f"{ctx.package}.database"
+    options = ctx.options("database")
+    layered = _layered(ctx)
+    module = f"{ctx.package}.core.database.database" if layered else f"{ctx.package}.database"
     url = f"sqlite:///./{ctx.package}.db"
     out.dependency("sqlalchemy>=2.0.14")
     out.dependency("sqlmodel>=0.0.50")
-    out.fragment(
-        "env",
-        {"name": "DATABASE_URL", "value": url, "comment": "SQLAlchemy database URL."},
-        key="DATABASE_URL",
-    )
+    if options["postgresql"]:
+        out.dependency("psycopg[binary]>=3.3")
+
+    variables = {**ctx.template_vars(), "options": dict(options), "fragments": {}}
+    variant = _TEMPLATES / ("layered" if layered else "flat")
+    for path, item in render_templates(variant, "database", variables).items():
+        out.file(path, item.content, item.executable)
+
+    comment = "SQLAlchemy database URL."
+    env = {"name": "DATABASE_URL", "value": url, "comment": comment}
+    out.fragment("env", env, key="DATABASE_URL")
+    if ctx.has("config"):
+        out.fragment(
+            "settings",
+            {
+                "name": "database_url",
+                "type": "str",
+                "default": f'"{url}"',
+                "doc": comment,
+                "secret": False,
+            },
+            key="database_url",
+        )
+    startup = "log_database_url" if ctx.has("migrations") else "create_db_and_tables"
     out.fragment(
         "lifespan",
-        {"module": module, "function": "create_db_and_tables", "shutdown": "dispose_engine"},
-        key=f"{module}.create_db_and_tables",
+        {"module": module, "function": startup, "shutdown": "dispose_engine"},
+        key=f"{module}.{startup}",
     )
     out.fragment(
         "health-checks",
@@ -45,23 +96,39 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         "pytest-plugins", {"module": "tests.fixtures.database"}, key="tests.fixtures.database"
     )
     out.fragment("test-client-overrides", {"fixture": "session_overrides"}, key="session_overrides")
-    tables = (
-        "the app creates missing tables at startup"
-        if ctx.has("fastapi")
-        else "`create_db_and_tables()` creates missing tables"
+    out.fragment("readme", {"title": "Database", "body": _readme(ctx, module, url)})
+
+
+def _readme(ctx: Context, module: str, url: str) -> str:
+    source = "the `DATABASE_URL` setting" if ctx.has("config") else "`DATABASE_URL`"
+    if ctx.has("migrations"):
+        tables = "Alembic creates and migrates the tables (see Migrations)"
+    elif ctx.has("fastapi"):
+        tables = "the app creates missing tables at startup"
+    else:
+        tables = "`create_db_and_tables()` creates missing tables"
+    driver = (
+        "To use PostgreSQL, set "
+        if ctx.options("database")["postgresql"]
+        else 'To use PostgreSQL, install a driver (`pip install "psycopg[binary]"`) and set '
     )
-    out.fragment(
-        "readme",
-        {
-            "title": "Database",
-            "body": (
-                f"`{module}` creates the engine from `DATABASE_URL` (default: the SQLite "
-                f"file `{ctx.package}.db` in the working directory); `get_session` yields "
-                f"one session per unit of work, and {tables}. To use PostgreSQL, install "
-                'a driver (`pip install "psycopg[binary]"`) and set '
-                "`DATABASE_URL=postgresql+psycopg://user:password@localhost:5432/dbname`. "
-                "The tests never touch that database: each one runs against a fresh "
-                "in-memory SQLite database."
-            ),
-        },
+    if _layered(ctx):
+        tests = (
+            "The tests never touch that database: each one runs against a fresh in-memory "
+            "SQLite database, unless `DATABASE_URL` is set in the environment of `pytest`; "
+            "then they run against that database, dropping and creating its tables, so "
+            "point it at a database made for the tests: "
+            "`DATABASE_URL=postgresql+psycopg://user:password@localhost:5432/test pytest`."
+        )
+    else:
+        tests = (
+            "The tests never touch that database: each one runs against a fresh "
+            "in-memory SQLite database."
+        )
+    return (
+        f"`{module.removesuffix('.database') if _layered(ctx) else module}` creates the "
+        f"engine from {source} (default: the SQLite file `{ctx.package}.db` in the "
+        f"working directory); `get_session` yields one session per unit of work, and "
+        f"{tables}. {driver}"
+        "`DATABASE_URL=postgresql+psycopg://user:password@localhost:5432/dbname`. " + tests
     )

@@ -1,0 +1,111 @@
+"""Settings: a pydantic-settings ``Settings`` class every component adds its fields to.
+
+Other components contribute settings through the ``settings`` fragment slot (one field
+of ``Settings`` each) and the ``env`` slot (its line in ``.env.example``); the
+:func:`setting` helper below adds both at once, so the two never disagree. A setting
+marked ``secret`` defaults to a placeholder that works in development and tests and
+is refused, with a pydantic ``ValidationError``, in any other environment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from uts.plugin import Component, Context, Contributions, impl
+
+PLACEHOLDER = "change-this-to-a-long-random-secret-key"
+"""Default of every secret setting; the generated ``Settings`` refuses it in production."""
+
+_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+# The generated settings module is formatted with this line length (ruff's default 88).
+_MAX_LINE = 88
+
+
+def setting(
+    out: Contributions,
+    name: str,
+    default: str | int | bool,
+    doc: str,
+    *,
+    annotation: str | None = None,
+    source: str | None = None,
+    secret: bool = False,
+) -> None:
+    """Add setting *name*: a field of ``Settings`` and its line in ``.env.example``.
+
+    :param name: the field name (snake_case); the environment variable is upper-case.
+    :param default: the default value, also shown in ``.env.example``.
+    :param doc: one sentence; the field's docstring and the ``.env.example`` comment.
+    :param annotation: the field's type as Python source (derived from *default*).
+    :param source: the default as Python source (derived from *default*).
+    :param secret: a ``SecretStr`` whose default is :data:`PLACEHOLDER`, refused
+        outside development and tests.
+    """
+    if not _NAME.match(name):
+        raise ValueError(f"setting name {name!r} must be snake_case")
+    if secret:
+        annotation, source, shown = "SecretStr", "SecretStr(PLACEHOLDER)", PLACEHOLDER
+    elif isinstance(default, bool):
+        shown = "true" if default else "false"
+        annotation, source = annotation or "bool", source or repr(default)
+    elif isinstance(default, int):
+        shown = str(default)
+        annotation, source = annotation or "int", source or str(default)
+    else:
+        shown = default
+        annotation, source = annotation or "str", source or json.dumps(default)
+    if len(f"    {name}: {annotation} = {source}") > _MAX_LINE:
+        raise ValueError(f"setting {name!r} renders longer than {_MAX_LINE} characters")
+    if '"""' in doc or "\\" in doc or "\n" in doc:
+        raise ValueError(f"setting {name!r}: the doc must be one plain sentence")
+    out.fragment(
+        "settings",
+        {"name": name, "type": annotation, "default": source, "doc": doc, "secret": secret},
+        key=name,
+    )
+    out.fragment("env", {"name": name.upper(), "value": shown, "comment": doc}, key=name.upper())
+
+
+@impl
+def uts_component() -> Component:
+    return Component(
+        name="config",
+        version="0.1.0",
+        summary="Typed settings (pydantic-settings) from the environment and .env.",
+        requires=("project", "testing"),
+        conflicts=(),
+        options=(),
+        templates=Path(__file__).parent / "templates",
+    )
+
+
+@impl
+def uts_contribute(ctx: Context, out: Contributions) -> None:
+    out.dependency("pydantic>=2.11")
+    out.dependency("pydantic-settings>=2.16")
+    setting(
+        out,
+        "environment",
+        "development",
+        "Where the service runs: development, test, staging or production.",
+        annotation="Environment",
+    )
+    module = f"{ctx.package}.core.config"
+    out.fragment(
+        "readme",
+        {
+            "title": "Settings",
+            "body": (
+                f"`{module}.settings` defines `Settings` (pydantic-settings): every field "
+                "is read from the environment variable of the same name in upper case, "
+                "or from a `.env` file in the working directory (copy `.env.example`). "
+                "`get_settings()` returns the cached instance. Secrets such as "
+                "`SECRET_KEY` default to a placeholder that only works while "
+                "`ENVIRONMENT` is `development` or `test`: in `staging` or `production` "
+                "the service refuses to start until they are set. Generate one with "
+                '`python -c "import secrets; print(secrets.token_urlsafe(48))"`.'
+            ),
+        },
+    )

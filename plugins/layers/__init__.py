@@ -1,0 +1,71 @@
+"""The layered architecture of the CORE tier, inside the project's package.
+
+``models/`` (tables), ``schemas/`` (what the API reads and returns), ``repositories/``
+(data access, with a generic ``BaseRepository``), ``services/`` (business rules),
+``api/deps.py`` (dependencies) and ``api/v1/`` (the versioned router and its endpoint
+modules). Other components fill it through fragment slots:
+
+- ``models``: ``{"module", "names"}``, table models ``models/__init__.py`` imports, so
+  that importing ``<package>.models`` registers every table (Alembic relies on it);
+- ``api-v1-routers``: ``{"module", "attr"}``, routers mounted under ``/api/v1``;
+- ``api-deps``: ``{"module", "names"}``, dependencies re-exported by ``api/deps.py``.
+
+It conflicts with ``crud``, the flat MVP resource: both define ``<package>.models``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from uts.plugin import Component, Context, Contributions, impl
+
+
+@impl
+def uts_component() -> Component:
+    return Component(
+        name="layers",
+        version="0.1.0",
+        summary="Layered package: models, schemas, repositories, services, api/v1.",
+        requires=("fastapi", "database", "config"),
+        conflicts=("crud",),
+        options=(),
+        templates=Path(__file__).parent / "templates",
+    )
+
+
+@impl
+def uts_contribute(ctx: Context, out: Contributions) -> None:
+    package = ctx.package
+    router = f"{package}.api.v1.router"
+    out.dependency("pydantic>=2.11")
+    out.fragment("routers", {"module": router, "attr": "api_router"}, key=router)
+    out.fragment(
+        "readme",
+        {
+            "title": "Architecture",
+            "body": "\n".join(
+                [
+                    f"The `{package}` package is layered; each layer only calls the one below it:",
+                    "",
+                    "| Layer | Where | Does |",
+                    "| --- | --- | --- |",
+                    f"| API | `{package}/api/v1/endpoints/` | HTTP: parse, call a service, "
+                    "answer; mounted under `/api/v1` by `api/v1/router.py` |",
+                    f"| Dependencies | `{package}/api/deps.py` | what endpoints declare: "
+                    "`SessionDep` and the others |",
+                    f"| Services | `{package}/services/` | business rules; raise the "
+                    "exceptions of `core/errors` |",
+                    f"| Repositories | `{package}/repositories/` | queries; "
+                    "`BaseRepository` gives get, page, count, add, update, delete |",
+                    f"| Models | `{package}/models/` | tables (SQLModel) |",
+                    f"| Schemas | `{package}/schemas/` | request and response bodies |",
+                    f"| Core | `{package}/core/` | settings, database, security, errors, logging |",
+                    "",
+                    "To add a resource, add its model (and import it in "
+                    "`models/__init__.py`), its schemas, a repository subclassing "
+                    "`BaseRepository`, a service, and an endpoint module whose `router` "
+                    "you include in `api/v1/router.py`; then generate its migration.",
+                ]
+            ),
+        },
+    )

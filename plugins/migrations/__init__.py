@@ -1,0 +1,64 @@
+"""Migrations: Alembic, with the URL from the settings and an initial revision.
+
+``alembic/env.py`` reads ``DATABASE_URL`` from the settings, imports every model
+through ``<package>.models`` and uses batch mode on SQLite. The initial revision
+``0001`` creates the tables other components declare in the ``initial-migration``
+fragment slot: ``{"table", "upgrade", "downgrade"}``, the bodies being Alembic
+operations (``op.``, ``sa.``, ``sqlmodel.``) as ``alembic revision --autogenerate``
+writes them, so that ``alembic check`` finds no drift.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from uts.plugin import Component, Context, Contributions, impl
+
+
+@impl
+def uts_component() -> Component:
+    return Component(
+        name="migrations",
+        version="0.1.0",
+        summary="Alembic migrations: URL from the settings, initial revision, checks.",
+        requires=("layers", "database", "config"),
+        conflicts=(),
+        options=(),
+        templates=Path(__file__).parent / "templates",
+    )
+
+
+@impl
+def uts_contribute(ctx: Context, out: Contributions) -> None:
+    out.dependency("alembic>=1.20")
+    out.fragment(
+        "next-steps",
+        {
+            "text": "Before serving, and after each update, migrate the database schema:",
+            "command": "alembic upgrade head",
+        },
+    )
+    out.fragment(
+        "readme",
+        {
+            "title": "Migrations",
+            "body": "\n".join(
+                [
+                    "Alembic owns the schema: `alembic/env.py` reads `DATABASE_URL` from "
+                    f"the settings and imports every model through `{ctx.package}.models`. "
+                    "After changing a model:",
+                    "",
+                    "```bash",
+                    'alembic revision --autogenerate -m "add products"',
+                    "alembic upgrade head",
+                    "```",
+                    "",
+                    "Read the generated revision before applying it (ruff formats it). "
+                    "`alembic check` fails while the models and the migrations disagree, "
+                    "`alembic downgrade -1` undoes the last revision, and "
+                    "`alembic upgrade head --sql` prints the SQL instead of running it. "
+                    "On SQLite, migrations run in batch mode (a table is copied to alter it).",
+                ]
+            ),
+        },
+    )
