@@ -102,12 +102,12 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
         files[check_relative(path, f"component {item.owner!r}")] = item
     variables = {**ctx.template_vars(), "fragments": fragments}
     for name in resolution.order:
-        templates = metadata[name].templates
-        if templates is None:
-            continue
-        rendered = render_templates(templates, name, {**variables, "options": components[name]})
-        for path, item in rendered.items():
-            _claim(files, path, item)
+        directories = [metadata[name].templates] if metadata[name].templates else []
+        directories += [path for owner, path in store.template_dirs if owner == name]
+        for directory in directories:
+            rendered = render_templates(directory, name, {**variables, "options": components[name]})
+            for path, item in rendered.items():
+                _claim(files, path, item)
 
     for name in resolution.order:
         view = MappingProxyType({path: item.content for path, item in files.items()})

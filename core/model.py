@@ -191,6 +191,7 @@ class FragmentStore:
 
     items: list[_Fragment] = field(default_factory=list)
     files: dict[str, GeneratedFile] = field(default_factory=dict)
+    template_dirs: list[tuple[str, Path]] = field(default_factory=list)
 
     def add(self, slot: str, value: Any, key: str | None, owner: str) -> None:
         if key is not None:
@@ -235,6 +236,14 @@ class Contributions:
         With a *key*, two components giving the same key different values is an error.
         """
         self._store.add(slot, value, key, self._owner)
+
+    def templates(self, directory: Path) -> None:
+        """Render *directory* too, like ``Component.templates``, for this project only.
+
+        For files whose presence or place depends on the context (another component
+        being active, an option): keep each variant in its own directory.
+        """
+        self._store.template_dirs.append((self._owner, Path(directory)))
 
     def file(self, path: str, content: str | bytes, executable: bool = False) -> None:
         """Write a computed file at project-relative *path* (owned by this component)."""

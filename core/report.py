@@ -114,6 +114,8 @@ def component_info(registry: Registry, name: str) -> dict[str, Any]:
     data["fragments"] = [
         {"slot": item.slot, "key": item.key, "value": item.value} for item in store.items
     ]
+    for _, directory in store.template_dirs:
+        data["files"] += [p.removesuffix(TEMPLATE_SUFFIX) for p in template_files(directory)]
     data["files"] += sorted(store.files)
     return data
 

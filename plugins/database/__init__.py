@@ -11,8 +11,8 @@ It adapts to the components around it:
   startup.
 
 The files whose path depends on that choice live in ``templates/flat`` and
-``templates/layered`` and are rendered here, in ``uts_contribute``; the others in
-``templates/common`` are rendered by uts as usual.
+``templates/layered``, one of which ``uts_contribute`` hands to ``out.templates``; the
+others, in ``templates/common``, are rendered by uts as usual.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from uts.plugin import Component, Context, Contributions, Option, impl
-from uts.render import render_templates
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
@@ -61,10 +60,7 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     if options["postgresql"]:
         out.dependency("psycopg[binary]>=3.3")
 
-    variables = {**ctx.template_vars(), "options": dict(options), "fragments": {}}
-    variant = _TEMPLATES / ("layered" if layered else "flat")
-    for path, item in render_templates(variant, "database", variables).items():
-        out.file(path, item.content, item.executable)
+    out.templates(_TEMPLATES / ("layered" if layered else "flat"))
 
     comment = "SQLAlchemy database URL."
     env = {"name": "DATABASE_URL", "value": url, "comment": comment}
