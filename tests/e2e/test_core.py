@@ -517,3 +517,16 @@ def test_config_in_the_flat_layout_moves_the_url_to_the_settings(tmp_path: Path)
     settings = (target / "demo" / "core" / "config" / "settings.py").read_text()
     assert 'database_url: str = "sqlite:///./demo.db"' in settings
     assert (target / "tests" / "unit" / "test_settings.py").is_file()
+
+
+def test_readme_explains_layout_and_how_to_run_test_and_migrate(project: Path) -> None:
+    readme = (project / "README.md").read_text()
+    for heading in ("## Quick start", "## Layout", "## Tests", "## Migrations"):
+        assert heading in readme, heading
+    for command in (
+        'pip install -e ".[dev]"',
+        "pytest",
+        "alembic upgrade head",
+        "uvicorn myshop.main:app",
+    ):
+        assert command in readme, command
