@@ -51,7 +51,11 @@ def created_summary(root: Path, composition: Composition, plan: Plan) -> str:
         f"{shown}/",
         *_tree(created),
     ]
-    steps = composition.fragments["next-steps"]
+    # Steps say where they go ("order", default 50): install, test, migrate, serve.
+    steps = sorted(
+        composition.fragments["next-steps"],
+        key=lambda step: step.get("order", 50) if isinstance(step, dict) else 50,
+    )
     if steps:
         lines += ["", "Next steps:", f"  cd {shown}"]
         for step in steps:

@@ -36,6 +36,7 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
                 "from a `.env` file):"
             ),
             "command": f"uvicorn {ctx.package}.main:app --reload",
+            "order": 90,
         },
     )
     out.fragment(

@@ -36,6 +36,7 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         {
             "text": "Before serving, and after each update, migrate the database schema:",
             "command": "alembic upgrade head",
+            "order": 30,
         },
     )
     out.fragment(

@@ -48,6 +48,7 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         {
             "text": "Create an admin account (the script asks for its password):",
             "command": "python scripts/create_user.py admin@example.com --admin",
+            "order": 40,
         },
     )
     out.fragment(

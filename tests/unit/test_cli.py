@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -39,7 +40,14 @@ def test_new_mvp_writes_project_and_prints_next_steps(uts: Uts, tmp_path: Path) 
         assert (target / path).is_file(), path
     assert "from recipe 'mvp'" in result.out
     assert "Next steps:" in result.out
-    assert "pytest" in result.out and "uvicorn demo.main:app" in result.out
+    steps = result.out.split("Next steps:\n", 1)[1]
+    commands = [line.strip() for line in steps.splitlines() if not line.strip().startswith("#")]
+    assert commands == [
+        f"cd {target}",  # outside the working directory: the absolute path
+        'python -m venv .venv && .venv/bin/pip install -e ".[dev]" && . .venv/bin/activate',
+        "pytest",
+        "uvicorn demo.main:app --reload",
+    ]
     manifest = json.loads((target / ".uts/manifest.json").read_text())
     written = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()}
     assert set(manifest["files"]) == written - {".uts/manifest.json"}
