@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,3 +103,79 @@ def copy_source(target: Path) -> Path:
     """Copy the working tree to *target*, so builds never touch (or reuse) the checkout."""
     shutil.copytree(REPO, target, ignore=IGNORE)
     return target
+
+
+def request(
+    url: str,
+    method: str = "GET",
+    body: Any = None,
+    form: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    raw: bool = False,
+) -> tuple[int, Any, dict[str, str]]:
+    """One real HTTP request: status, body (parsed when JSON, unless *raw*) and headers."""
+    data, all_headers = None, dict(headers or {})
+    if body is not None:
+        data = json.dumps(body).encode()
+        all_headers["Content-Type"] = "application/json"
+    elif form is not None:
+        data = urllib.parse.urlencode(form).encode()
+        all_headers["Content-Type"] = "application/x-www-form-urlencoded"
+    req = urllib.request.Request(url, data=data, method=method, headers=all_headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, _body(response, raw), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, _body(error, raw), dict(error.headers)
+
+
+def _body(response: Any, raw: bool) -> Any:
+    data = response.read()
+    if not raw and response.headers.get("content-type", "").startswith("application/json"):
+        return json.loads(data)
+    return data.decode()
+
+
+@dataclass
+class Server:
+    """A running uvicorn: its base URL, and once stopped, everything it printed."""
+
+    base: str
+    output: str = ""
+
+
+@contextmanager
+def serving(venv: Path, project: Path, app: str, **env: str) -> Iterator[Server]:
+    """Run ``uvicorn APP`` from *venv* on a free port until the block ends.
+
+    Waits for ``/health/live``; on exit sends SIGTERM and checks the shutdown was clean.
+    """
+    port = free_port()
+    process = subprocess.Popen(
+        [str(venv / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=project,
+        env=clean_env(venv, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    server = Server(f"http://127.0.0.1:{port}")
+    try:
+        started = time.monotonic()
+        while True:
+            try:
+                request(f"{server.base}/health/live")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                # Usually up in about a second; the margin is for loaded CI machines.
+                if time.monotonic() - started > 30 or process.poll() is not None:
+                    process.kill()
+                    pytest.fail(f"uvicorn did not start in 30 s:\n{process.communicate()[0]}")
+                time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        server.output = process.communicate(timeout=30)[0]
+    # Recent uvicorn re-raises SIGTERM after a graceful shutdown.
+    assert process.returncode in (0, -15), server.output
+    assert "Application shutdown complete" in server.output

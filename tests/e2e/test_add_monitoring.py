@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import snapshot
-from tests.e2e.conftest import clean_env, free_port, make_venv, run
+from tests.e2e.conftest import clean_env, make_venv, request, run, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -104,53 +100,19 @@ def test_the_project_still_passes_its_tests_lint_and_types(
     run([venv / "mypy", "--cache-dir", "/dev/null"], cwd=with_monitoring, env=env)
 
 
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
 def test_uvicorn_serves_metrics_and_readiness(
     with_monitoring: Path, venv: Path, tmp_path: Path
 ) -> None:
-    port = free_port()
-    env = clean_env(
-        venv, DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}", ENVIRONMENT="development"
-    )
-    run([venv / "alembic", "upgrade", "head"], cwd=with_monitoring, env=env)
-    server = subprocess.Popen(
-        [venv / "uvicorn", f"{PACKAGE}.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=with_monitoring,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                status, _ = _get(f"{base}/health/live")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("uvicorn did not start in 20 s")
-                time.sleep(0.1)
-        assert status == 200
-        status, body = _get(f"{base}/health/ready")
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}", "ENVIRONMENT": "development"}
+    run([venv / "alembic", "upgrade", "head"], cwd=with_monitoring, env=clean_env(venv, **env))
+    with serving(venv, with_monitoring, f"{PACKAGE}.main:app", **env) as server:
+        status, body, _ = request(f"{server.base}/health/ready")
         assert status == 200, body
-        assert json.loads(body)["checks"]["database"] == "ok"
-        assert _get(f"{base}/version")[0] == 200
-        status, metrics = _get(f"{base}/metrics")
+        assert body["checks"]["database"] == "ok"
+        assert request(f"{server.base}/version")[0] == 200
+        status, metrics, _ = request(f"{server.base}/metrics")
         assert status == 200
         assert "http_requests_total{" in metrics and 'route="/version"' in metrics
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=15)
-    assert "Application shutdown complete" in output
 
 
 def test_remove_gives_back_the_edited_tree(

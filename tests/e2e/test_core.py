@@ -15,15 +15,10 @@ import json
 import re
 import secrets
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import tomllib
-import urllib.error
-import urllib.parse
-import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,7 +28,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import IN_CI, snapshot
-from tests.e2e.conftest import clean_env, free_port, make_venv, run
+from tests.e2e.conftest import clean_env, make_venv, request, run, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -378,65 +373,13 @@ def sqlite_rows(path: Path) -> list[tuple[str, str, str]]:
 # Serving over HTTP -------------------------------------------------------------------------
 
 
-def request(
-    url: str,
-    method: str = "GET",
-    body: dict[str, Any] | None = None,
-    form: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, Any, dict[str, str]]:
-    data, all_headers = None, dict(headers or {})
-    if body is not None:
-        data = json.dumps(body).encode()
-        all_headers["Content-Type"] = "application/json"
-    elif form is not None:
-        data = urllib.parse.urlencode(form).encode()
-        all_headers["Content-Type"] = "application/x-www-form-urlencoded"
-    req = urllib.request.Request(url, data=data, method=method, headers=all_headers)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as response:
-            return response.status, _body(response), dict(response.headers)
-    except urllib.error.HTTPError as error:
-        return error.code, _body(error), dict(error.headers)
-
-
-def _body(response: Any) -> Any:
-    raw = response.read()
-    if response.headers.get("content-type", "").startswith("application/json"):
-        return json.loads(raw)
-    return raw.decode()
-
-
 def test_uvicorn_serves_register_login_me_over_http(
     venv: Path, project: Path, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'serve.db'}"
     in_project(venv, project, venv / "alembic", "upgrade", "head", DATABASE_URL=url)
-    port = free_port()
-    server = subprocess.Popen(
-        [str(venv / "uvicorn"), f"{PACKAGE}.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=project,
-        env=clean_env(venv, DATABASE_URL=url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        started = time.monotonic()
-        while True:
-            try:
-                status, _, _ = request(f"{base}/health/live")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                # Usually up in about a second; the margin is for loaded CI machines.
-                if time.monotonic() - started > 30 or server.poll() is not None:
-                    server.kill()
-                    output = server.communicate(timeout=15)[0]
-                    pytest.fail(f"uvicorn did not start in 30 s:\n{output}")
-                time.sleep(0.1)
-        print(f"uvicorn answered after {time.monotonic() - started:.1f} s")
-        assert status == 200
+    with serving(venv, project, f"{PACKAGE}.main:app", DATABASE_URL=url) as server:
+        base = server.base
         status, health, _ = request(f"{base}/health")
         assert (status, health["status"]) == (200, "ok"), health
 
@@ -466,12 +409,7 @@ def test_uvicorn_serves_register_login_me_over_http(
         status, schema, _ = request(f"{base}/openapi.json")
         assert {"/api/v1/auth/login", "/api/v1/users/me", "/health"} <= set(schema["paths"])
         assert request(f"{base}/docs")[0] == 200
-    finally:
-        server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=15)
-    assert server.returncode in (0, -15), output
-    assert "Application shutdown complete" in output
-    assert PASSWORD not in output
+    assert PASSWORD not in server.output
 
 
 # Generator properties ------------------------------------------------------------------------

@@ -14,9 +14,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,7 +23,7 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.conftest import Result
-from tests.e2e.conftest import clean_env, free_port, make_venv, run
+from tests.e2e.conftest import clean_env, make_venv, request, run, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -332,53 +329,20 @@ def test_import_raises_no_deprecation_warning(venv: Path, project: Path, tracing
 
 
 def _request(url: str, method: str = "GET", body: dict[str, Any] | None = None) -> tuple[int, str]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+    status, text, _ = request(url, method, body, raw=True)
+    return status, text
 
 
 @contextmanager
-def serving(venv: Path, project: Path, **env: str) -> Iterator[str]:
-    """Run uvicorn on a free port until the block ends; yields the base URL."""
-    port = free_port()
-    server = subprocess.Popen(
-        [str(venv / "uvicorn"), "demo.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=project,
-        env=clean_env(venv, **env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                _request(f"{base}/health/live")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("uvicorn did not start in 20 s")
-                time.sleep(0.1)
-        yield base
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
-    # Recent uvicorn re-raises SIGTERM after a graceful shutdown.
-    assert server.returncode in (0, -15), output
-    assert "Application shutdown complete" in output
+def _serving(venv: Path, project: Path, **env: str) -> Iterator[str]:
+    with serving(venv, project, "demo.main:app", **env) as server:
+        yield server.base
 
 
 def test_uvicorn_serves_metrics_and_probes_over_http(
     venv: Path, project: Path, tmp_path: Path
 ) -> None:
-    with serving(venv, project, DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}") as base:
+    with _serving(venv, project, DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}") as base:
         assert _request(f"{base}/health/live") == (200, '{"status":"ok"}')
         status, ready = _request(f"{base}/health/ready")
         assert status == 200
@@ -429,7 +393,7 @@ def test_switched_on_it_exports_traces_to_an_otlp_collector(
     threading.Thread(target=collector.serve_forever, daemon=True).start()
     endpoint = f"http://127.0.0.1:{collector.server_address[1]}"
     try:
-        with serving(
+        with _serving(
             venv,
             project,
             DATABASE_URL=f"sqlite:///{tmp_path / 'traced.db'}",

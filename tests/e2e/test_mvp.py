@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import clean_env, free_port, make_venv, run
+from tests.e2e.conftest import clean_env, make_venv, request, run, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -97,60 +93,22 @@ def test_no_placeholders_in_generated_code(project: Path) -> None:
         assert not re.search(r"def .*:\n\s+\.\.\.\n", text), path
 
 
-def _request(url: str, method: str = "GET", body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
 def test_uvicorn_serves_the_api_over_http(venv: Path, project: Path, tmp_path: Path) -> None:
-    port = free_port()
-    env = clean_env(venv, DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}")
-    server = subprocess.Popen(
-        [str(venv / "uvicorn"), "demo.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                status, _ = _request(f"{base}/health")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("uvicorn did not start in 20 s")
-                time.sleep(0.1)
-        assert status == 200
-        status, created = _request(
-            f"{base}/items", "POST", {"name": "Widget", "price": 9.5, "quantity": 3}
-        )
+    database = f"sqlite:///{tmp_path / 'serve.db'}"
+    with serving(venv, project, "demo.main:app", DATABASE_URL=database) as server:
+        base = server.base
+        assert request(f"{base}/health")[0] == 200
+        item = {"name": "Widget", "price": 9.5, "quantity": 3}
+        status, created, _ = request(f"{base}/items", "POST", item)
         assert status == 201, created
-        status, fetched = _request(f"{base}/items/{created['id']}")
+        status, fetched, _ = request(f"{base}/items/{created['id']}")
         assert (status, fetched["name"]) == (200, "Widget")
-        status, listed = _request(f"{base}/items")
+        status, listed, _ = request(f"{base}/items")
         assert status == 200 and listed["count"] == 1
         assert [item["id"] for item in listed["data"]] == [created["id"]]
-        assert _request(f"{base}/items/999999")[0] == 404
-        assert _request(f"{base}/items", "POST", {"price": "free"})[0] == 422
-        assert _request(f"{base}/openapi.json")[0] == 200
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=15)
-    # Recent uvicorn re-raises SIGTERM after a graceful shutdown.
-    assert server.returncode in (0, -15), output
-    assert "Application shutdown complete" in output
+        assert request(f"{base}/items/999999")[0] == 404
+        assert request(f"{base}/items", "POST", {"price": "free"})[0] == 422
+        assert request(f"{base}/openapi.json")[0] == 200
 
 
 def test_another_project_name_gives_a_clean_package(venv: Path, tmp_path: Path) -> None:
