@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -179,3 +180,26 @@ def serving(venv: Path, project: Path, app: str, **env: str) -> Iterator[Server]
     # Recent uvicorn re-raises SIGTERM after a graceful shutdown.
     assert process.returncode in (0, -15), server.output
     assert "Application shutdown complete" in server.output
+
+
+def generated_pytest(
+    venv: Path,
+    project: Path,
+    *args: str,
+    offline: bool = False,
+    min_passed: int = 1,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a generated project's own suite; fail unless at least *min_passed* pass and none
+    is skipped. With *offline*, in a network namespace of its own (no network at all)."""
+    command = [str(venv / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+    if offline:
+        if shutil.which("unshare") is None:
+            pytest.fail("unshare (util-linux) is needed to cut the network for this check")
+        command = ["unshare", "-n", *command]
+    proc = run(command, cwd=project, env=env or clean_env(venv))
+    summary = proc.stdout.strip().splitlines()[-1]
+    passed = re.search(r"(\d+) passed", summary)
+    assert passed and int(passed.group(1)) >= min_passed, summary
+    assert not re.search(r"skipped|failed|error", summary), summary
+    return proc

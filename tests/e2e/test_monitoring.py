@@ -9,8 +9,6 @@ export of traces to an OTLP collector.
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -23,7 +21,7 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.conftest import Result
-from tests.e2e.conftest import clean_env, make_venv, request, run, serving
+from tests.e2e.conftest import clean_env, generated_pytest, make_venv, request, run, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -226,51 +224,18 @@ PROMISED = [
 
 
 def test_generated_tests_pass_with_nothing_skipped(venv: Path, project: Path) -> None:
-    proc = in_project(
-        venv, project, str(venv / "python"), "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider"
-    )
-    summary = proc.stdout.strip().splitlines()[-1]
-    passed = int(re.search(r"(\d+) passed", summary).group(1))  # type: ignore[union-attr]
-    assert passed >= 60, summary
-    assert "skipped" not in summary and "failed" not in summary and "error" not in summary
+    proc = generated_pytest(venv, project, "-rA", min_passed=60)
     for test in PROMISED:
         assert f"PASSED {test}" in proc.stdout, test
 
 
 def test_generated_tests_need_no_network(venv: Path, project: Path) -> None:
-    if shutil.which("unshare") is None:
-        pytest.fail("unshare (util-linux) is needed to cut the network for this check")
-    proc = in_project(
-        venv,
-        project,
-        "unshare",
-        "-n",
-        str(venv / "python"),
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    )
-    summary = proc.stdout.strip().splitlines()[-1]
-    assert " passed" in summary and "skipped" not in summary, summary
+    generated_pytest(venv, project, offline=True, min_passed=60)
 
 
 def test_generated_tests_never_export_even_if_the_shell_says_so(venv: Path, project: Path) -> None:
     env = clean_env(venv, TRACING_ENABLED="true", OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9")
-    proc = in_project(
-        venv,
-        project,
-        "unshare",
-        "-n",
-        str(venv / "python"),
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        env=env,
-    )
+    proc = generated_pytest(venv, project, offline=True, env=env)
     assert "failed" not in proc.stdout
     assert "export" not in proc.stderr.lower(), proc.stderr
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import clean_env, make_venv, request, run, serving
+from tests.e2e.conftest import clean_env, generated_pytest, make_venv, request, run, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -38,31 +37,11 @@ def in_project(
 
 
 def test_generated_tests_pass_with_nothing_skipped(venv: Path, project: Path) -> None:
-    proc = in_project(
-        venv, project, str(venv / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"
-    )
-    summary = proc.stdout.strip().splitlines()[-1]
-    passed = int(re.search(r"(\d+) passed", summary).group(1))  # type: ignore[union-attr]
-    assert passed >= 7, summary
-    assert "skipped" not in summary and "failed" not in summary and "error" not in summary
+    generated_pytest(venv, project, min_passed=7)
 
 
 def test_generated_tests_need_no_network(venv: Path, project: Path) -> None:
-    if shutil.which("unshare") is None:
-        pytest.fail("unshare (util-linux) is needed to cut the network for this check")
-    proc = in_project(
-        venv,
-        project,
-        "unshare",
-        "-n",
-        str(venv / "python"),
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    )
-    assert " passed" in proc.stdout
+    generated_pytest(venv, project, offline=True, min_passed=7)
 
 
 def test_ruff_check_and_format_are_clean(venv: Path, project: Path) -> None:
