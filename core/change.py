@@ -80,13 +80,13 @@ def spec_for_remove(
         dependants = {
             other
             for other in components
-            if other not in removed and set(_requires(metadata, other, state)) & removed
+            if other not in removed and set(_requires(metadata, other)) & removed
         }
         if not dependants:
             break
         if not cascade:
             other = sorted(dependants)[0]
-            needed = sorted(set(_requires(metadata, other, state)) & removed)[0]
+            needed = sorted(set(_requires(metadata, other)) & removed)[0]
             raise ResolutionError(
                 f"component {other!r} requires {needed!r}; cannot remove {needed!r} alone",
                 hint=f"remove both: uts remove {needed} --cascade (or uts remove {needed} {other})",
@@ -97,7 +97,7 @@ def spec_for_remove(
             req
             for other in components
             if other not in removed
-            for req in _requires(metadata, other, state)
+            for req in _requires(metadata, other)
         }
         orphans = {n for n in spec.auto if n not in removed and n not in needed}
         if not orphans:
@@ -109,7 +109,7 @@ def spec_for_remove(
     return spec, [n for n in components if n in removed]
 
 
-def _requires(metadata: dict[str, Component], name: str, state: ProjectState) -> tuple[str, ...]:
+def _requires(metadata: dict[str, Component], name: str) -> tuple[str, ...]:
     if name not in metadata:
         raise StateError(
             f"component {name!r} of this project is not installed",

@@ -264,3 +264,11 @@ def test_works_in_a_git_repository_with_user_commits(uts: Uts, project: Path) ->
     assert git("rev-parse", "HEAD") == head  # uts never commits or touches .git
     assert uts("remove", "crud", "--project", project).code == 0
     assert git("status", "--porcelain") == ""
+
+
+def test_removing_what_is_not_there_is_a_clear_error(uts: Uts, project: Path) -> None:
+    before = snapshot(project)
+    result = uts("remove", "crud", "--project", project)
+    assert result.code == 3
+    assert "component 'crud' is not part of this project" in result.err
+    assert snapshot(project) == before
