@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from uts import commit as commit_module
 from uts.model import Component, Context, Contributions
 from uts.plugin import impl
 from uts.plugin.manager import Registry, registry_from
@@ -106,3 +107,17 @@ def uts(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Keep compiled-template caches of this run (and its subprocesses) out of ~/.cache."""
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+
+
+def fail_nth_call(monkeypatch: pytest.MonkeyPatch, name: str, n: int, error: BaseException) -> None:
+    """Make ``os.<name>``, as uts's commit module sees it, raise *error* on its *n*-th call."""
+    real = getattr(os, name)
+    calls = {"n": 0}
+
+    def flaky(*args: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise error
+        return real(*args)
+
+    monkeypatch.setattr(commit_module.os, name, flaky)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import errno
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result, snapshot
-from uts import commit as commit_module
+from tests.conftest import Result, fail_nth_call, snapshot
 
 Uts = Callable[..., Result]
 
@@ -186,16 +184,7 @@ def test_a_failed_write_leaves_the_project_unchanged(
 ) -> None:
     user_edits(project)
     before = snapshot(project)
-    real = os.replace
-    calls = {"n": 0}
-
-    def flaky(src: object, dst: object) -> None:
-        calls["n"] += 1
-        if calls["n"] == 6:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real(src, dst)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(commit_module.os, "replace", flaky)
+    fail_nth_call(monkeypatch, "replace", 6, OSError(errno.ENOSPC, "No space left on device"))
     result = uts("add", "crud", "--project", project)
     assert result.code == 10
     assert "left unchanged" in result.err

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import snapshot
+from tests.conftest import fail_nth_call, snapshot
 from uts import commit as commit_module
 from uts.commit import commit
 from uts.errors import ConflictError, WriteError
@@ -52,20 +52,6 @@ def test_commit_writes_everything(tmp_path: Path) -> None:
     assert (root / "pkg/new/deeper/b.py").read_bytes() == b"b\n"
     assert os.access(root / "c.py", os.X_OK)
     assert not [p for p in root.rglob("*") if p.name.startswith(".uts-tmp-")]
-
-
-def fail_nth_call(monkeypatch: pytest.MonkeyPatch, name: str, n: int, error: BaseException) -> None:
-    """Make ``os.<name>`` as the commit module sees it raise *error* on its *n*-th call."""
-    real = getattr(os, name)
-    calls = {"n": 0}
-
-    def flaky(*args: object) -> object:
-        calls["n"] += 1
-        if calls["n"] == n:
-            raise error
-        return real(*args)
-
-    monkeypatch.setattr(commit_module.os, name, flaky)
 
 
 @pytest.mark.parametrize("fail_at", [1, 2, 3, 4, 5])
