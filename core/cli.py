@@ -1,7 +1,5 @@
 """The ``uts`` command line (typer). Heavy imports happen inside the commands."""
 
-from __future__ import annotations
-
 import json
 import sys
 from pathlib import Path
@@ -53,16 +51,17 @@ def _main(
     # --debug is read by run() before typer parses anything; declared here for --help.
 
 
-def _registry() -> Registry:
-    from uts.plugin.manager import load_registry
+def _registry() -> "Registry":
+    """The components, each plugin imported once a command needs it (failures warned of)."""
+    from uts.plugin.manager import LoadError, load_registry
 
-    registry = load_registry()
-    for error in registry.errors:
+    def warn(error: LoadError) -> None:
         typer.echo(
             f"warning: plugin {error.name!r} ({error.source}) failed to load: {error.message}",
             err=True,
         )
-    return registry
+
+    return load_registry(lazy=True, on_error=warn)
 
 
 def _parse_sets(values: list[str]) -> dict[str, dict[str, str]]:
@@ -120,7 +119,7 @@ def new(
 
     package_name(name)
     registry = _registry()
-    chosen = load_recipe(recipe, find_recipes(registry.recipe_files))
+    chosen = load_recipe(recipe, find_recipes(lambda: registry.recipe_files))
     # The recipe's values for a component dropped with --without go with it.
     options: dict[str, dict[str, Any]] = {
         k: dict(v) for k, v in chosen.options.items() if k not in without

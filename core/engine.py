@@ -9,13 +9,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import tomlkit
-
 from uts import __version__
 from uts.errors import OptionError, RenderError, UsageError
 from uts.model import Component, Context, Contributions, FragmentStore, GeneratedFile, Option
 from uts.plugin.manager import Registry
-from uts.pyproject import set_dependencies, set_tool_uts
 from uts.render import check_relative, render_templates
 from uts.resolve import Resolution, resolve, resolve_options
 from uts.state import MANIFEST_PATH, STATE_OWNER, build_manifest
@@ -69,7 +66,7 @@ class Composition:
 
 def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Composition:
     """Run every phase for *spec* and return the project's files, in memory."""
-    metadata = {name: loaded.component for name, loaded in registry.components.items()}
+    metadata = registry.metadata
     resolution = resolve(metadata, spec.components, spec.without)
     for name in spec.options:
         if name not in resolution.order:
@@ -152,6 +149,10 @@ def _write_pyproject(
                 hint="add the component that provides pyproject.toml (e.g. 'project')",
             )
         return
+    import tomlkit
+
+    from uts.pyproject import set_dependencies, set_tool_uts
+
     try:
         doc = tomlkit.parse(current.content.decode("utf-8"))
     except Exception as error:

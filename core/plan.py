@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,25 +77,36 @@ class Confinement:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._checked: set[Path] = {self.root}
+        self._base = str(self.root)
+        self._checked: set[str] = {""}
+
+    def relative(self, rel: str) -> str:
+        """*rel*, unless it is absolute or has an empty, ``.`` or ``..`` segment."""
+        if rel.startswith("/") or any(part in ("", ".", "..") for part in rel.split("/")):
+            raise WriteError(f"{rel} is outside the project directory {self.root}")
+        return rel
 
     def target(self, rel: str) -> Path:
-        parts = rel.split("/")
-        if rel.startswith("/") or any(part in ("", ".", "..") for part in parts):
-            raise WriteError(f"{rel} is outside the project directory {self.root}")
-        current = self.root
-        for index, part in enumerate(parts):
-            current = current / part
-            if current in self._checked:
-                continue
-            if current.is_symlink():
-                raise WriteError(
-                    f"{current} is a symbolic link; uts does not write through links",
-                    hint="replace the link with a real directory or file, then run again",
-                )
-            if index < len(parts) - 1:
-                self._checked.add(current)
-        return current
+        """The path of *rel* inside the root; no segment of it may be a symbolic link."""
+        self.relative(rel)
+        directory, _, _ = rel.rpartition("/")
+        if directory not in self._checked:
+            parts = directory.split("/")
+            for end in range(1, len(parts) + 1):
+                prefix = "/".join(parts[:end])
+                if prefix not in self._checked:
+                    self._refuse_link(prefix)
+                    self._checked.add(prefix)
+        self._refuse_link(rel)
+        return Path(self._base, rel)
+
+    def _refuse_link(self, rel: str) -> None:
+        path = os.path.join(self._base, rel)
+        if os.path.islink(path):
+            raise WriteError(
+                f"{path} is a symbolic link; uts does not write through links",
+                hint="replace the link with a real directory or file, then run again",
+            )
 
 
 def plan_new(root: Path, files: Mapping[str, GeneratedFile], force: bool = False) -> Plan:
@@ -114,6 +126,11 @@ def plan_new(root: Path, files: Mapping[str, GeneratedFile], force: bool = False
     changes: list[Change] = []
     clashes: list[str] = []
     confinement = Confinement(root)
+    if not os.path.lexists(root):  # nothing can be in the way: only check the paths
+        for path, item in sorted(files.items()):
+            confinement.relative(path)
+            changes.append(Change(path, "create", item.owner, None, item.content, item.executable))
+        return Plan(root, changes)
     for path, item in sorted(files.items()):
         target = confinement.target(path)
         if target.exists() or target.is_symlink():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 from uts.errors import RecipeError
 from uts.resolve import suggest
 
-__all__ = ["Recipe", "builtin_recipe_dir", "find_recipes", "load_recipe"]
+__all__ = ["Recipe", "RecipeIndex", "builtin_recipe_dir", "find_recipes", "load_recipe"]
 
 _KEYS = {"name", "description", "extends", "components", "exclude", "options"}
 _DECODE_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -36,12 +36,46 @@ def builtin_recipe_dir() -> Path:
     return Path(uts_recipes.__file__).parent
 
 
-def find_recipes(shipped: Iterable[tuple[Path, str]] = ()) -> dict[str, tuple[Path, str]]:
-    """Recipe name to (file, source): built-ins first, then those plugins ship."""
-    found = {path.stem: (path, "built-in") for path in sorted(builtin_recipe_dir().glob("*.toml"))}
-    for path, plugin in shipped:
-        found.setdefault(path.stem, (path, f"plugin {plugin}"))
-    return found
+class RecipeIndex(Mapping[str, tuple[Path, str]]):
+    """Recipe name to (file, source): built-ins first, then those plugins ship.
+
+    The recipes plugins ship are asked for (which imports every plugin) only when a
+    name is not a built-in, or when the whole index is listed.
+    """
+
+    def __init__(
+        self, shipped: Iterable[tuple[Path, str]] | Callable[[], Iterable[tuple[Path, str]]]
+    ) -> None:
+        self._found = {
+            path.stem: (path, "built-in") for path in sorted(builtin_recipe_dir().glob("*.toml"))
+        }
+        self._shipped = shipped if callable(shipped) else (lambda: shipped)
+
+    def _all(self) -> dict[str, tuple[Path, str]]:
+        if self._shipped is not None:
+            shipped, self._shipped = self._shipped, None
+            for path, plugin in shipped():
+                self._found.setdefault(path.stem, (path, f"plugin {plugin}"))
+        return self._found
+
+    def __getitem__(self, name: str) -> tuple[Path, str]:
+        return self._found[name] if name in self._found else self._all()[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._found or name in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def find_recipes(
+    shipped: Iterable[tuple[Path, str]] | Callable[[], Iterable[tuple[Path, str]]] = (),
+) -> RecipeIndex:
+    """Every recipe by name: built-ins, then *shipped* ones (pairs, or a function giving them)."""
+    return RecipeIndex(shipped)
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -107,7 +141,7 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> None:
 
 
 def load_recipe(
-    ref: str, available: dict[str, tuple[Path, str]], _seen: tuple[Path, ...] = ()
+    ref: str, available: Mapping[str, tuple[Path, str]], _seen: tuple[Path, ...] = ()
 ) -> Recipe:
     """Load recipe *ref*: a known recipe name, or a path to a TOML file."""
     path, source = _locate(ref, available, _seen[-1].parent if _seen else None)
@@ -140,7 +174,7 @@ def load_recipe(
 
 
 def _locate(
-    ref: str, available: dict[str, tuple[Path, str]], relative_to: Path | None
+    ref: str, available: Mapping[str, tuple[Path, str]], relative_to: Path | None
 ) -> tuple[Path, str]:
     looks_like_path = ref.endswith(".toml") or "/" in ref or "\\" in ref
     if looks_like_path:

@@ -1,108 +1,235 @@
-"""Render a component's template directory into project-relative files."""
+"""Render a component's template directory into project-relative files.
+
+Compiling Jinja templates costs far more than rendering them, so every template
+directory keeps its compiled code in one cache file (see :class:`TemplateCache`).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import marshal
 import os
-from pathlib import Path, PurePosixPath
+import stat
+import sys
+from collections.abc import Callable, MutableMapping
+from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import jinja2
 
+from uts import __version__
 from uts.errors import RenderError
 from uts.model import GeneratedFile
 
-__all__ = ["check_relative", "render_templates", "template_files"]
+__all__ = ["TemplateCache", "check_relative", "render_templates", "template_files"]
 
 TEMPLATE_SUFFIX = ".jinja"
 _SKIP_DIRS = {"__pycache__"}
-_SKIP_SUFFIXES = {".pyc", ".pyo"}
+_SKIP_SUFFIXES = (".pyc", ".pyo")
+_ENV_SETTINGS: dict[str, Any] = {
+    "undefined": jinja2.StrictUndefined,
+    "keep_trailing_newline": True,
+    "autoescape": False,
+}
+# Everything compiled code depends on besides the source: a change to any of it
+# invalidates every cache file.
+_CACHE_HEADER = repr(
+    (
+        "uts-templates",
+        1,
+        __version__,
+        jinja2.__version__,
+        sys.version,
+        sorted(map(str, _ENV_SETTINGS.items())),
+    )
+)
+
+
+def _walk(root: str, rel: str, found: list[tuple[str, os.stat_result]]) -> None:
+    with os.scandir(os.path.join(root, rel) if rel else root) as entries:
+        items = sorted(entries, key=lambda entry: entry.name)
+    for entry in items:
+        path = f"{rel}/{entry.name}" if rel else entry.name
+        if entry.is_dir():
+            if entry.name not in _SKIP_DIRS:
+                _walk(root, path, found)
+        elif not entry.name.endswith(_SKIP_SUFFIXES):
+            found.append((path, entry.stat()))
+
+
+def _template_stats(root: Path) -> list[tuple[str, os.stat_result]]:
+    found: list[tuple[str, os.stat_result]] = []
+    _walk(str(root), "", found)
+    return sorted(found)
 
 
 def template_files(root: Path) -> list[str]:
     """Every template file under *root*, as sorted POSIX paths relative to it."""
-    found: list[str] = []
-    for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        rel = Path(directory).relative_to(root)
-        for filename in filenames:
-            if Path(filename).suffix not in _SKIP_SUFFIXES:
-                found.append((rel / filename).as_posix())
-    return sorted(found)
+    return [rel for rel, _ in _template_stats(root)]
 
 
 def check_relative(path: str, origin: str) -> str:
     """Return *path* normalised, refusing absolute paths, ``..`` and empty segments."""
-    pure = PurePosixPath(path.replace("\\", "/"))
-    if pure.is_absolute() or path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
+    posix = path.replace("\\", "/")
+    if posix.startswith("/") or (len(path) > 1 and path[1] == ":"):
         raise RenderError(
             f"{origin}: output path {path!r} is absolute", hint="write inside the project"
         )
-    parts = pure.parts
-    if not parts or any(part in ("", ".", "..") for part in parts):
+    # As PurePosixPath would: drop "." segments and repeated or trailing slashes.
+    parts = [part for part in posix.split("/") if part not in ("", ".")]
+    if not parts or ".." in parts:
         raise RenderError(
             f"{origin}: output path {path!r} leaves the project or is empty",
             hint="template paths must stay inside the project",
         )
-    return pure.as_posix()
+    return "/".join(parts)
 
 
-def _bytecode_cache() -> jinja2.BytecodeCache | None:
-    """Compiled templates cached per user; compiling dominates rendering otherwise."""
+def _cache_dir() -> str | None:
     if os.environ.get("UTS_NO_CACHE"):
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = os.path.join(base, "uts", "jinja")
-    try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError:
-        return None
-    return jinja2.FileSystemBytecodeCache(directory)
+    return os.path.join(base, "uts", "templates")
 
 
-def _environment(root: Path) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(root),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-        bytecode_cache=_bytecode_cache(),
-    )
+class TemplateCache:
+    """The compiled code of one template directory, kept in one file between runs.
+
+    An entry is reused while its source has the same size and ``st_mtime_ns`` (the
+    check Python itself makes for ``.pyc`` files, at finer resolution); the file is
+    dropped whole when uts, Jinja or Python change. Without a writable cache
+    directory (or with ``UTS_NO_CACHE=1``) everything is compiled in memory.
+    """
+
+    def __init__(self, root: Path) -> None:
+        directory = _cache_dir()
+        key = hashlib.sha256(os.fsencode(os.path.abspath(root))).hexdigest()[:32]
+        self.path = os.path.join(directory, f"{key}.bin") if directory else None
+        self.entries: dict[str, tuple[int, int, CodeType]] = {}
+        self.dirty = False
+        if self.path:
+            with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
+                with open(self.path, "rb") as handle:
+                    # marshal.load() on a file reads object by object: 10x slower.
+                    header, entries = marshal.loads(handle.read())
+                if header == _CACHE_HEADER and isinstance(entries, dict):
+                    self.entries = entries
+
+    def code(self, key: str, size: int, mtime: int, compile: Callable[[], CodeType]) -> CodeType:
+        """The code for *key*, compiled with *compile* unless cached for (*size*, *mtime*)."""
+        entry = self.entries.get(key)
+        if entry is not None and entry[0] == size and entry[1] == mtime:
+            return entry[2]
+        code = compile()
+        self.entries[key] = (size, mtime, code)
+        self.dirty = True
+        return code
+
+    def save(self, keep: set[str]) -> None:
+        """Write the cache if anything was compiled, keeping only the keys in *keep*."""
+        if not (self.path and (self.dirty or keep != self.entries.keys())):
+            return
+        entries = {key: value for key, value in self.entries.items() if key in keep}
+        temp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            with open(temp, "wb") as handle:
+                marshal.dump((_CACHE_HEADER, entries), handle)
+            os.replace(temp, self.path)
+        except OSError:  # a cache is an optimisation: never fail a render over it
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+
+
+class _Loader(jinja2.BaseLoader):
+    """Loads templates of one directory through a :class:`TemplateCache`."""
+
+    def __init__(self, root: Path, stats: dict[str, os.stat_result], cache: TemplateCache) -> None:
+        self.root = root
+        self.stats = stats
+        self.cache = cache
+        self.globals: dict[str, Any] | None = None
+
+    def load(
+        self,
+        environment: jinja2.Environment,
+        name: str,
+        globals: MutableMapping[str, Any] | None = None,
+    ) -> jinja2.Template:
+        info = self.stats.get(name)
+        if info is None:
+            raise jinja2.TemplateNotFound(name)
+        filename = os.path.join(self.root, name)
+
+        def compile_source() -> CodeType:
+            with open(filename, encoding="utf-8") as handle:
+                source = handle.read()
+            return environment.compile(source, name, filename)  # type: ignore[no-any-return]
+
+        code = self.cache.code(name, info.st_size, info.st_mtime_ns, compile_source)
+        if globals:
+            namespace: MutableMapping[str, Any] = environment.make_globals(globals)
+        else:  # one plain dict for all: copying jinja's ChainMap per template is slow
+            if self.globals is None:
+                self.globals = dict(environment.globals)
+            namespace = self.globals
+        return environment.template_class.from_code(environment, code, namespace, lambda: True)
 
 
 def render_templates(root: Path, owner: str, variables: dict[str, Any]) -> dict[str, GeneratedFile]:
     """Render every file under *root* for component *owner*."""
-    env = _environment(root)
+    stats = _template_stats(root)
+    cache = TemplateCache(root)
+    env = jinja2.Environment(loader=_Loader(root, dict(stats), cache), **_ENV_SETTINGS)
     out: dict[str, GeneratedFile] = {}
     segments: dict[str, str] = {}
-    for rel in template_files(root):
-        where = f"component {owner!r}, template {rel}"
-        target = _render_path(env, rel, variables, where, segments)
-        source = root / rel
-        executable = bool(source.stat().st_mode & 0o111)
-        if target.endswith(TEMPLATE_SUFFIX):
-            target = target[: -len(TEMPLATE_SUFFIX)]
-            text = _render(lambda rel=rel: env.get_template(rel).render(variables), where)
-            data = text.replace("\r\n", "\n").encode("utf-8")
-        else:
-            data = source.read_bytes()
-        target = check_relative(target, where)
-        if target in out:
-            raise RenderError(f"{where}: two templates render to {target}")
-        out[target] = GeneratedFile(data, owner, executable)
+    used: set[str] = set()
+    try:
+        for rel, info in stats:
+            where = f"component {owner!r}, template {rel}"
+            target = _render_path(env, cache, rel, variables, where, segments)
+            if target.endswith(TEMPLATE_SUFFIX):
+                target = target[: -len(TEMPLATE_SUFFIX)]
+                used.add(rel)
+                text = _render(lambda rel=rel: env.get_template(rel).render(variables), where)
+                data = text.replace("\r\n", "\n").encode("utf-8")
+            else:
+                with open(os.path.join(root, rel), "rb") as handle:
+                    data = handle.read()
+            target = check_relative(target, where)
+            if target in out:
+                raise RenderError(f"{where}: two templates render to {target}")
+            out[target] = GeneratedFile(data, owner, bool(stat.S_IMODE(info.st_mode) & 0o111))
+    finally:
+        cache.save(used | {f"/{part}" for part in segments})
     return out
 
 
 def _render_path(
-    env: jinja2.Environment, rel: str, variables: dict[str, Any], where: str, cache: dict[str, str]
+    env: jinja2.Environment,
+    cache: TemplateCache,
+    rel: str,
+    variables: dict[str, Any],
+    where: str,
+    rendered: dict[str, str],
 ) -> str:
-    """Render the Jinja expressions in *rel*, each distinct segment once per *cache*."""
+    """Render the Jinja expressions in *rel*, each distinct segment once per *rendered*."""
     if "{" not in rel:
         return rel
     parts = []
     for part in rel.split("/"):
-        if "{" in part and part not in cache:
-            cache[part] = _render(lambda part=part: env.from_string(part).render(variables), where)
-        parts.append(cache.get(part, part))
+        if "{" in part and part not in rendered:
+
+            def render(part: str = part) -> str:
+                # Cached under "/segment": no template path starts with a slash.
+                code = cache.code(f"/{part}", 0, 0, lambda: env.compile(part, where))
+                template = env.template_class.from_code(env, code, env.globals, None)
+                return template.render(variables)
+
+            rendered[part] = _render(render, where)
+        parts.append(rendered.get(part, part))
     return "/".join(parts)
 
 

@@ -105,7 +105,7 @@ def component_info(registry: Registry, name: str) -> dict[str, Any]:
         "files": files,
         "fragments": [],
     }
-    metadata = {n: c.component for n, c in registry.components.items()}
+    metadata = registry.metadata
     try:
         order = resolve(metadata, [name]).order
         options = {n: resolve_options(metadata[n], {}) for n in order}

@@ -47,17 +47,25 @@ def _pristine(data: bytes) -> dict[str, str]:
 
 
 def build_manifest(files: Mapping[str, GeneratedFile], uts_version: str) -> bytes:
-    """The manifest of *files* as deterministic JSON bytes."""
-    entries: dict[str, Any] = {}
+    """The manifest of *files* as deterministic JSON bytes, one line per file.
+
+    One line per file keeps ``git diff`` of the manifest readable and lets the C JSON
+    encoder do the work (``indent`` would switch to the pure-Python one).
+    """
+    dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+    lines: list[str] = []
     for path in sorted(files):
         item = files[path]
         entry: dict[str, Any] = {"owner": item.owner, "sha256": sha256(item.content)}
         if item.executable:
             entry["executable"] = True
         entry["pristine"] = _pristine(item.content)
-        entries[path] = entry
-    document = {"format": MANIFEST_FORMAT, "uts": uts_version, "files": entries}
-    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        lines.append(f"    {dumps(path)}: {dumps(entry)}")
+    body = "{\n" + ",\n".join(lines) + "\n  }" if lines else "{}"
+    return (
+        f'{{\n  "files": {body},\n  "format": {MANIFEST_FORMAT},\n'
+        f'  "uts": {dumps(uts_version)}\n}}\n'
+    ).encode()
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,7 +22,7 @@ import pluggy
 
 from uts.errors import PluginError, UtsError
 from uts.model import Component, Context, Contributions
-from uts.plugin import ENTRY_POINT_GROUP, PROJECT_NAME
+from uts.plugin import PROJECT_NAME
 from uts.plugin import spec as hookspecs
 
 __all__ = ["LoadError", "LoadedComponent", "Registry", "load_registry", "registry_from"]
@@ -48,17 +49,139 @@ class LoadError:
     message: str
 
 
-@dataclass
-class Registry:
-    """Every loaded component, recipe and load error; calls hooks one plugin at a time."""
+Candidate = tuple[str, str, Callable[[], object]]
+"""A component name, where it comes from, and how to import its plugin."""
 
-    pm: pluggy.PluginManager
-    components: dict[str, LoadedComponent] = field(default_factory=dict)
-    errors: list[LoadError] = field(default_factory=list)
-    recipe_files: list[tuple[Path, str]] = field(default_factory=list)
+
+class _Components(Mapping[str, LoadedComponent]):
+    """The registry's components; looking one up loads its plugin, iterating loads all."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    def __getitem__(self, name: str) -> LoadedComponent:
+        loaded = self._registry.ensure(name)
+        if loaded is None:
+            raise KeyError(name)
+        return loaded
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._registry.ensure(name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._registry.load_all()._loaded))
+
+    def __len__(self) -> int:
+        return len(self._registry.load_all()._loaded)
+
+
+class _Metadata(Mapping[str, Component]):
+    """Each component's metadata, loaded as :class:`_Components` loads it."""
+
+    def __init__(self, components: Mapping[str, LoadedComponent]) -> None:
+        self._components = components
+
+    def __getitem__(self, name: str) -> Component:
+        return self._components[name].component
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._components
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._components)
+
+    def __len__(self) -> int:
+        return len(self._components)
+
+
+class Registry:
+    """Components, the recipes plugins ship and load errors; calls hooks one plugin at a time.
+
+    Plugins are imported when a command first needs their component: ``uts new`` with
+    a recipe of built-ins imports those built-ins and nothing else. Entry points are
+    only looked up for a name that is not a built-in, and :meth:`load_all` (``uts
+    list``, ``uts recipes``) imports everything.
+    """
+
+    def __init__(
+        self,
+        pm: pluggy.PluginManager,
+        candidates: Iterable[Candidate] = (),
+        discover: Callable[[], list[Candidate]] | None = None,
+        strict: bool = True,
+        blocked: set[str] | None = None,
+        on_error: Callable[[LoadError], None] | None = None,
+    ) -> None:
+        self.pm = pm
+        self.errors: list[LoadError] = []
+        self.strict = strict
+        self.on_error = on_error
+        self.components: Mapping[str, LoadedComponent] = _Components(self)
+        self.metadata: Mapping[str, Component] = _Metadata(self.components)
+        self._blocked = blocked or set()
+        self._pending: dict[str, list[tuple[str, Callable[[], object]]]] = {}
+        self._loaded: dict[str, LoadedComponent] = {}
+        self._recipe_files: list[tuple[Path, str]] = []
+        self._discover = discover
+        self._add(candidates)
+
+    def _add(self, candidates: Iterable[Candidate]) -> None:
+        for name, source, load in candidates:
+            if name not in self._blocked:
+                self._pending.setdefault(name, []).append((source, load))
+
+    def _discovered(self) -> None:
+        if self._discover is not None:
+            discover, self._discover = self._discover, None
+            self._add(discover())
+
+    def names(self) -> list[str]:
+        """Every component name there is, loaded or not (for suggestions)."""
+        self._discovered()
+        return sorted({*self._loaded, *self._pending})
+
+    def ensure(self, name: str) -> LoadedComponent | None:
+        """The component *name*, its plugin imported now if need be; None if there is none."""
+        if name in self._loaded:
+            return self._loaded[name]
+        if name not in self._pending:
+            self._discovered()
+        for source, load in self._pending.pop(name, []):
+            self._load(name, source, load)
+        return self._loaded.get(name)
+
+    def load_all(self) -> Registry:
+        """Import every plugin there is (its failures go to :attr:`errors`)."""
+        self._discovered()
+        for name in list(self._pending):
+            self.ensure(name)
+        return self
+
+    @property
+    def recipe_files(self) -> list[tuple[Path, str]]:
+        """Recipe files every plugin ships, with the component shipping each."""
+        self.load_all()
+        return list(self._recipe_files)
 
     def get(self, name: str) -> LoadedComponent:
         return self.components[name]
+
+    def _load(self, name: str, source: str, load: Callable[[], object]) -> None:
+        try:
+            _register(self, name, source, load)
+        except Exception as error:  # a broken plugin must not take the others down
+            message = str(error.message if isinstance(error, UtsError) else error)
+            if not isinstance(error, UtsError):
+                message = f"{type(error).__name__}: {message}"
+            if self.strict:
+                raise PluginError(
+                    f"plugin {name!r} ({source}) failed to load: {message}",
+                    hint=f"fix or uninstall it, or skip it with UTS_BLOCK_PLUGINS={name}",
+                ) from error
+            failure = LoadError(name, source, message)
+            self.errors.append(failure)
+            if self.on_error is not None:
+                self.on_error(failure)
 
     def configure(self, name: str, ctx: Context) -> None:
         self._call(name, "uts_configure", ctx=ctx)
@@ -106,36 +229,44 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _builtin_candidates() -> Iterator[tuple[str, str, Callable[[], object]]]:
+def _builtin_candidates() -> list[Candidate]:
     package = importlib.import_module(BUILTIN_PACKAGE)
-    for name in package.BUILTINS:
-        module = f"{BUILTIN_PACKAGE}.{name}"
-        yield name, BUILTIN_SOURCE, lambda module=module: importlib.import_module(module)  # type: ignore[misc]
+    return [
+        (name, BUILTIN_SOURCE, partial(importlib.import_module, f"{BUILTIN_PACKAGE}.{name}"))
+        for name in package.BUILTINS
+    ]
 
 
-def _entry_point_candidates() -> Iterator[tuple[str, str, Callable[[], object]]]:
-    from importlib.metadata import entry_points
+def _entry_point_candidates() -> list[Candidate]:
+    from uts.plugin.discovery import entry_points, load_entry_point
 
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
-        dist = ep.dist
-        source = f"{dist.name} {dist.version}" if dist is not None else ep.value
-        yield ep.name, source, ep.load
+    return [(ep.name, ep.source, partial(load_entry_point, ep.value)) for ep in entry_points()]
 
 
-def load_registry(strict: bool | None = None, autoload: bool | None = None) -> Registry:
-    """Load built-in and third-party components; failures are recorded, not raised.
+def load_registry(
+    strict: bool | None = None,
+    autoload: bool | None = None,
+    lazy: bool = False,
+    on_error: Callable[[LoadError], None] | None = None,
+) -> Registry:
+    """Built-in and third-party components; load failures are recorded, not raised.
 
-    With *strict* (or ``UTS_STRICT_PLUGINS=1``) the first failure raises
-    :class:`PluginError` instead.
+    With *strict* (or ``UTS_STRICT_PLUGINS=1``) a failure raises :class:`PluginError`
+    instead. With *lazy*, plugins are imported only when their component is looked up,
+    and *on_error* hears of each failure as it happens.
     """
     strict = _env_flag("UTS_STRICT_PLUGINS") if strict is None else strict
     autoload = not _env_flag("UTS_DISABLE_PLUGIN_AUTOLOAD") if autoload is None else autoload
-    blocked = _env_list("UTS_BLOCK_PLUGINS")
-
-    candidates = list(_builtin_candidates())
-    if autoload:
-        candidates += list(_entry_point_candidates())
-    return _populate(candidates, strict, blocked)
+    registry = Registry(
+        pluggy.PluginManager(PROJECT_NAME),
+        _builtin_candidates(),
+        discover=_entry_point_candidates if autoload else None,
+        strict=strict,
+        blocked=_env_list("UTS_BLOCK_PLUGINS"),
+        on_error=on_error,
+    )
+    registry.pm.add_hookspecs(hookspecs)
+    return registry if lazy else registry.load_all()
 
 
 def registry_from(
@@ -146,36 +277,14 @@ def registry_from(
     For tests, of uts and of third-party plugins: ``registry_from({"redis": my_plugin})``.
     """
     candidates = [(name, source, lambda plugin=plugin: plugin) for name, plugin in plugins.items()]
-    return _populate(candidates, strict, set())
-
-
-def _populate(
-    candidates: list[tuple[str, str, Callable[[], object]]], strict: bool, blocked: set[str]
-) -> Registry:
-    pm = pluggy.PluginManager(PROJECT_NAME)
-    pm.add_hookspecs(hookspecs)
-    registry = Registry(pm)
-    for name, source, load in candidates:
-        if name in blocked:
-            continue
-        try:
-            _register(registry, name, source, load)
-        except Exception as error:  # a broken plugin must not take the others down
-            message = str(error.message if isinstance(error, UtsError) else error)
-            if not isinstance(error, UtsError):
-                message = f"{type(error).__name__}: {message}"
-            if strict:
-                raise PluginError(
-                    f"plugin {name!r} ({source}) failed to load: {message}",
-                    hint=f"fix or uninstall it, or skip it with UTS_BLOCK_PLUGINS={name}",
-                ) from error
-            registry.errors.append(LoadError(name, source, message))
-    return registry
+    registry = Registry(pluggy.PluginManager(PROJECT_NAME), candidates, strict=strict)
+    registry.pm.add_hookspecs(hookspecs)
+    return registry.load_all()
 
 
 def _register(registry: Registry, name: str, source: str, load: Callable[[], object]) -> None:
-    if name in registry.components:
-        other = registry.components[name].source
+    if name in registry._loaded:
+        other = registry._loaded[name].source
         raise PluginError(f"component name {name!r} is already provided by {other}")
     plugin = load()
     if not isinstance(plugin, ModuleType | type) and not hasattr(plugin, "uts_component"):
@@ -201,5 +310,5 @@ def _register(registry: Registry, name: str, source: str, load: Callable[[], obj
     except BaseException:
         pm.unregister(plugin)
         raise
-    registry.components[name] = LoadedComponent(component, plugin, source)
-    registry.recipe_files += [(path, name) for path in shipped]
+    registry._loaded[name] = LoadedComponent(component, plugin, source)
+    registry._recipe_files += [(path, name) for path in shipped]

@@ -181,3 +181,54 @@ def test_sigterm_midway_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         commit(update_plan(root))
     assert snapshot(root) == before
     assert signal.getsignal(signal.SIGTERM) == previous
+
+
+def test_new_project_is_built_aside_and_renamed_into_place(tmp_path: Path) -> None:
+    root = tmp_path / "missing" / "parents" / "fresh"
+    items = {**files(), "bin/run.sh": GeneratedFile(b"#!/bin/sh\n", "demo", executable=True)}
+    commit(plan_new(root, items))
+    written = {path: data for path, data in snapshot(root).items() if not path.endswith("/")}
+    assert written == {path: item.content for path, item in items.items()}
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (root.stat().st_mode & 0o777) == 0o777 & ~umask  # as mkdir makes it, not 0700
+    assert (root / "pkg/sub0").stat().st_mode & 0o777 == 0o777 & ~umask
+    assert (root / "pkg/sub0/f0.txt").stat().st_mode & 0o777 == 0o644 & ~umask
+    assert (root / "bin/run.sh").stat().st_mode & 0o777 == 0o755 & ~umask
+    assert sorted(p.name for p in root.parent.iterdir()) == ["fresh"]
+
+
+@pytest.mark.parametrize(
+    "error", [OSError(errno.ENOSPC, "No space left on device"), KeyboardInterrupt()]
+)
+def test_new_project_failing_midway_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException
+) -> None:
+    root = tmp_path / "parent" / "fresh"
+    plan = plan_new(root, files())
+    fail_nth_call(monkeypatch, "write", 4, error)
+    with pytest.raises(WriteError if isinstance(error, OSError) else KeyboardInterrupt):
+        commit(plan)
+    assert list(tmp_path.iterdir()) == []  # no project, no staging directory, no parent
+
+
+def test_sigterm_while_building_a_new_project_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    root = tmp_path / "fresh"
+    plan = plan_new(root, files())
+    real = os.write
+    calls = {"n": 0}
+
+    def terminated_after_two(fd: int, data: bytes) -> int:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(fd, data)
+
+    monkeypatch.setattr(commit_module.os, "write", terminated_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        commit(plan)
+    assert list(tmp_path.iterdir()) == []

@@ -12,7 +12,7 @@ from tests.conftest import FakePlugin, make_registry, write_templates
 from uts.engine import ProjectSpec, compose, package_name
 from uts.errors import OptionError, PluginError, RenderError, UsageError
 from uts.model import Component, Context, Contributions, Option
-from uts.state import MANIFEST_PATH, sha256
+from uts.state import MANIFEST_PATH, build_manifest, sha256
 
 PYPROJECT = '[project]\nname = "{{ project_name }}"\n# keep me\ndependencies = []\n\n[project.optional-dependencies]\ndev = []\n'
 
@@ -107,6 +107,12 @@ def test_manifest_records_owner_hash_and_pristine_content(tmp_path: Path) -> Non
         assert entry["sha256"] == sha256(content)
         assert entry["owner"] == result.files[path].owner
         assert entry["pristine"]["text"].encode() == content
+    # One line per file, so that a version-controlled manifest diffs file by file.
+    lines = result.files[MANIFEST_PATH].content.decode().splitlines()
+    for path in manifest["files"]:
+        (line,) = [line for line in lines if line.startswith(f'    "{path}": {{')]
+        assert json.loads("{" + line.rstrip(",") + "}")[path] == manifest["files"][path]
+    assert json.loads(build_manifest({}, "0")) == {"files": {}, "format": 1, "uts": "0"}
 
 
 def test_compose_is_deterministic(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -13,6 +15,7 @@ import pytest
 
 from tests.conftest import Result
 from uts.errors import PluginError
+from uts.plugin import discovery
 from uts.plugin.manager import load_registry
 
 GOOD = """
@@ -171,3 +174,78 @@ def test_help_and_version_import_no_plugin_jinja_or_tomlkit(args: list[str]) -> 
     assert heavy == set()
     if args == ["--version"]:
         assert "typer" not in modules
+
+
+def test_new_imports_only_the_components_of_its_recipe(site: Path, tmp_path: Path) -> None:
+    add_plugin(site, "uts-broken", "broken", "raise RuntimeError('kaboom')")
+    code = (
+        "import sys\nfrom uts.cli import run\n"
+        "code = run(sys.argv[1:])\n"
+        "print('@@' + ' '.join(sorted(m for m in sys.modules if m.startswith('uts_'))))\n"
+        "sys.exit(code)\n"
+    )
+    args = ["new", "demo", "--recipe", "mvp", "--dir", str(tmp_path / "out"), "--no-input"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    modules = set(done.stdout.rsplit("@@", 1)[1].split())
+    mvp = {"project", "fastapi", "database", "crud"}
+    assert {m for m in modules if m.count(".") == 1} == {f"uts_plugins.{n}" for n in mvp}
+    assert "uts_test_broken" not in modules  # never imported, so never warned about
+    assert "broken" not in done.stderr
+
+
+def test_a_lazy_registry_loads_on_demand_and_reports_each_failure_once(site: Path) -> None:
+    add_plugin(site, "uts-shop", "shop", GOOD)
+    add_plugin(site, "uts-broken", "broken", "raise RuntimeError('kaboom')")
+    heard: list[str] = []
+    registry = load_registry(lazy=True, on_error=lambda error: heard.append(error.message))
+    assert "uts_test_shop" not in sys.modules
+    assert registry.components["shop"].source == "uts-shop 1.0"
+    assert "uts_test_shop" in sys.modules
+    assert "broken" not in registry.components
+    assert "broken" not in registry.components
+    assert heard == ["RuntimeError: kaboom"]
+    assert "shop" in registry.names() and "broken" not in registry.names()
+    with pytest.raises(PluginError, match="plugin 'broken'"):
+        load_registry(lazy=True, strict=True).ensure("broken")
+
+
+def test_entry_points_are_cached_until_a_distribution_changes(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_plugin(site, "uts-shop", "shop", GOOD)
+    assert [ep.name for ep in discovery.entry_points()] == ["shop"]
+    real_scan = discovery._scan
+    monkeypatch.setattr(discovery, "_scan", lambda: pytest.fail("scanned despite the cache"))
+    assert [ep.source for ep in discovery.entry_points()] == ["uts-shop 1.0"]
+
+    monkeypatch.setattr(discovery, "_scan", real_scan)
+    add_plugin(site, "uts-extra", "extra", GOOD)  # installing one: a new dist-info
+    assert [ep.name for ep in discovery.entry_points()] == ["extra", "shop"]
+    shutil.rmtree(site / "uts_extra-1.0.dist-info")  # uninstalling it
+    assert [ep.name for ep in discovery.entry_points()] == ["shop"]
+    info = site / "uts_shop-1.0.dist-info"  # reinstalling the same version, another module
+    shutil.rmtree(info)
+    fake_distribution(site, "uts-shop", {"shop": "uts_test_moved"})
+    assert [ep.value for ep in discovery.entry_points()] == ["uts_test_moved"]
+
+
+def test_a_damaged_entry_point_cache_is_rebuilt(site: Path) -> None:
+    add_plugin(site, "uts-shop", "shop", GOOD)
+    discovery.entry_points()
+    (cached,) = Path(discovery._cache_file()).parent.glob(f"{discovery._key()}.json")
+    cached.write_text('[{"nonsense": 1}]')
+    assert [ep.name for ep in discovery.entry_points()] == ["shop"]
+    assert json.loads(cached.read_text())[0]["name"] == "shop"
+
+
+def test_a_warm_new_does_not_import_importlib_metadata(tmp_path: Path) -> None:
+    args = ["new", "demo", "--recipe", "mvp", "--no-input", "--dir"]
+    _imported_modules(*args, str(tmp_path / "first"))  # fills the cache
+    modules = _imported_modules(*args, str(tmp_path / "second"))
+    assert "uts_plugins.crud" in modules
+    assert "importlib.metadata" not in modules
+    assert (tmp_path / "second" / "pyproject.toml").is_file()

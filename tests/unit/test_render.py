@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+import jinja2
 import pytest
 
 from tests.conftest import write_templates
 from uts.errors import RenderError
-from uts.render import render_templates
+from uts.render import check_relative, render_templates
 
 VARS = {"package": "my_shop", "project_name": "my-shop", "options": {"n": 2}}
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR{{ not a template }}\xff\xfe"
@@ -91,3 +92,71 @@ def test_rendering_is_deterministic(tmp_path: Path) -> None:
     second = render_templates(root, "demo", VARS)
     assert list(first) == list(second) == sorted(first)
     assert first == second
+
+
+def _no_compiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("compiled although the cache holds this template")
+
+    monkeypatch.setattr(jinja2.Environment, "compile", refuse)
+
+
+def test_compiled_templates_are_cached_between_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = write_templates(
+        tmp_path / "t", {"{{ package }}/a.py.jinja": "A = {{ options.n }}\n", "b.txt": "b\n"}
+    )
+    first = render_templates(root, "demo", VARS)
+    assert len(list((tmp_path / "cache" / "uts" / "templates").iterdir())) == 1
+    with monkeypatch.context() as patched:
+        _no_compiling(patched)
+        again = render_templates(root, "demo", {**VARS, "package": "other", "options": {"n": 3}})
+    assert first["my_shop/a.py"].content == b"A = 2\n"
+    assert again["other/a.py"].content == b"A = 3\n"
+
+
+def test_an_edited_template_is_recompiled_even_at_the_same_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = write_templates(tmp_path / "t", {"a.txt.jinja": "x={{ package }}\n"})
+    assert render_templates(root, "demo", VARS)["a.txt"].content == b"x=my_shop\n"
+    template = root / "a.txt.jinja"
+    before = template.stat().st_mtime_ns
+    template.write_text("y={{ package }}\n")
+    os.utime(template, ns=(before + 1, before + 1))  # same size, mtime 1 ns later
+    assert render_templates(root, "demo", VARS)["a.txt"].content == b"y=my_shop\n"
+
+
+def test_a_damaged_or_unwritable_cache_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    root = write_templates(tmp_path / "t", {"a.txt.jinja": "{{ package }}\n"})
+    render_templates(root, "demo", VARS)
+    (stored,) = (cache / "uts" / "templates").iterdir()
+    stored.write_bytes(b"\x00garbage")
+    assert render_templates(root, "demo", VARS)["a.txt"].content == b"my_shop\n"
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    assert render_templates(root, "demo", VARS)["a.txt"].content == b"my_shop\n"
+    monkeypatch.setenv("UTS_NO_CACHE", "1")
+    assert render_templates(root, "demo", VARS)["a.txt"].content == b"my_shop\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("a/b.txt", "a/b.txt"), ("a//b/./c", "a/b/c"), ("./a/", "a"), ("a\\b", "a/b")],
+)
+def test_output_paths_are_normalised(path: str, expected: str) -> None:
+    assert check_relative(path, "here") == expected == PurePosixPath(expected).as_posix()
+
+
+@pytest.mark.parametrize("path", ["", ".", "/abs", "\\abs", "C:/x", "a/../b", "..", "./"])
+def test_output_paths_outside_or_empty_are_refused(path: str) -> None:
+    with pytest.raises(RenderError, match="here: output path"):
+        check_relative(path, "here")
