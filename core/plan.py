@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from uts.errors import ConflictError, WriteError
 from uts.model import GeneratedFile
@@ -17,8 +17,7 @@ __all__ = ["Change", "Confinement", "Plan", "plan_new"]
 Action = Literal["create", "update", "delete", "keep"]
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """One file: what is there now (*old*), what will be (*new*), and who owns it."""
 
     path: str

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from uts.errors import StateError
 from uts.model import GeneratedFile
@@ -68,8 +68,7 @@ def build_manifest(files: Mapping[str, GeneratedFile], uts_version: str) -> byte
     ).encode()
 
 
-@dataclass(frozen=True)
-class Drift:
+class Drift(NamedTuple):
     """A file uts wrote that is no longer as written."""
 
     path: str

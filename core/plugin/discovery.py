@@ -21,7 +21,7 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from uts.plugin import ENTRY_POINT_GROUP
 
@@ -33,8 +33,7 @@ _METADATA_SUFFIXES = (".dist-info", ".egg-info")
 _VALUE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
 
 
-@dataclass(frozen=True)
-class EntryPoint:
+class EntryPoint(NamedTuple):
     """One ``uts.components`` entry point and the distribution that declares it."""
 
     name: str
@@ -121,7 +120,7 @@ def entry_points() -> list[EntryPoint]:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(temp, "w", encoding="utf-8") as handle:
-                json.dump([ep.__dict__ for ep in found], handle)
+                json.dump([ep._asdict() for ep in found], handle)
             os.replace(temp, path)
             _prune(os.path.dirname(path))
         except OSError:  # a cache is an optimisation: never fail over it

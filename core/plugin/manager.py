@@ -12,11 +12,10 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import pluggy
 
@@ -31,8 +30,7 @@ BUILTIN_PACKAGE = "uts_plugins"
 BUILTIN_SOURCE = "built-in"
 
 
-@dataclass(frozen=True)
-class LoadedComponent:
+class LoadedComponent(NamedTuple):
     """A component together with the plugin object that implements it."""
 
     component: Component
@@ -40,8 +38,7 @@ class LoadedComponent:
     source: str
 
 
-@dataclass(frozen=True)
-class LoadError:
+class LoadError(NamedTuple):
     """A plugin that could not be loaded, and why."""
 
     name: str

@@ -228,3 +228,13 @@ def test_missing_required_option_without_terminal_is_an_error(
     for name in list(sys.modules):
         if name.startswith("uts_test_"):
             del sys.modules[name]
+
+
+def test_main_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    import gc
+
+    from uts.__main__ import main
+
+    assert gc.isenabled()
+    assert main(["new", "demo", "--dir", str(tmp_path / "p"), "--no-input"]) == 0
+    assert gc.isenabled()
