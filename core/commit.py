@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from uts.errors import WriteError
@@ -48,14 +47,16 @@ def _terminate_as_exception() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-@dataclass
 class _Journal:
-    created_dirs: list[Path] = field(default_factory=list)
-    staged: dict[Path, Path] = field(default_factory=dict)
-    backups: dict[Path, Path] = field(default_factory=dict)
-    placed: list[Path] = field(default_factory=list)
-    spare: list[Path] = field(default_factory=list)
-    staging_dir: Path | None = None
+    """What a commit did so far, so that a rollback can undo exactly that."""
+
+    def __init__(self) -> None:
+        self.created_dirs: list[Path] = []
+        self.staged: dict[Path, Path] = {}
+        self.backups: dict[Path, Path] = {}
+        self.placed: list[Path] = []
+        self.spare: list[Path] = []
+        self.staging_dir: Path | None = None
 
 
 def _temp_name(directory: Path | str, kind: str) -> str:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from uts import __version__
 from uts.errors import OptionError, RenderError, UsageError
@@ -54,8 +54,7 @@ class ProjectSpec:
     """Components that are there only because others require them (recorded as such)."""
 
 
-@dataclass
-class Composition:
+class Composition(NamedTuple):
     """The result: every file of the project, plus how it was resolved."""
 
     context: Context

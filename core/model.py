@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from uts.errors import OptionError, RenderError
 
@@ -161,8 +161,7 @@ class Context:
         }
 
 
-@dataclass(frozen=True)
-class GeneratedFile:
+class GeneratedFile(NamedTuple):
     """One file of the plan: its bytes, the component that owns it and its mode."""
 
     content: bytes
@@ -177,21 +176,20 @@ class _Slots(dict[str, list[Any]]):
         return []
 
 
-@dataclass
-class _Fragment:
+class _Fragment(NamedTuple):
     slot: str
     key: str | None
     value: Any
     owner: str
 
 
-@dataclass
 class FragmentStore:
     """Fragments from every component, in contribution order, with clash detection."""
 
-    items: list[_Fragment] = field(default_factory=list)
-    files: dict[str, GeneratedFile] = field(default_factory=dict)
-    template_dirs: list[tuple[str, Path]] = field(default_factory=list)
+    def __init__(self, files: dict[str, GeneratedFile] | None = None) -> None:
+        self.items: list[_Fragment] = []
+        self.files: dict[str, GeneratedFile] = {} if files is None else files
+        self.template_dirs: list[tuple[str, Path]] = []
 
     def add(self, slot: str, value: Any, key: str | None, owner: str) -> None:
         if key is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -28,8 +27,7 @@ class Change(NamedTuple):
     executable: bool = False
 
 
-@dataclass
-class Plan:
+class Plan(NamedTuple):
     """Changes to a project directory, sorted by path."""
 
     root: Path

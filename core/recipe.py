@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from uts.errors import RecipeError
 from uts.resolve import suggest
@@ -18,14 +17,13 @@ _KEYS = {"name", "description", "extends", "components", "exclude", "options"}
 _DECODE_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
-@dataclass
-class Recipe:
+class Recipe(NamedTuple):
     """A resolved recipe: its own data merged over what it extends."""
 
     name: str
     description: str
     components: list[str]
-    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    options: dict[str, dict[str, Any]]
     path: Path | None = None
     source: str = "built-in"
 

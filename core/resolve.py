@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from uts.errors import OptionError, ResolutionError
 from uts.model import Component
@@ -22,12 +21,11 @@ def suggest(name: str, known: Iterable[str]) -> str:
     return "known: " + ", ".join(known) if known else "none are available"
 
 
-@dataclass
-class Resolution:
+class Resolution(NamedTuple):
     """Active components in dependency order, and why each one is there."""
 
     order: list[str]
-    added_for: dict[str, str] = field(default_factory=dict)
+    added_for: dict[str, str]
 
 
 def resolve(

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -76,8 +75,7 @@ class Drift(NamedTuple):
     status: str  # "modified" or "deleted"
 
 
-@dataclass
-class ProjectState:
+class ProjectState(NamedTuple):
     """What uts recorded in an existing project."""
 
     root: Path
