@@ -55,6 +55,9 @@ def run_once(command: Command, log: Path) -> Sample:
     """Run *command* once, stdin closed, output to *log*; raise :class:`BenchError` on failure."""
     if command.prepare is not None:
         command.prepare()
+        # Flush what preparing wrote (a deleted output tree, 10,000 copied user files), so
+        # the kernel's writeback of it does not land inside the timed run.
+        os.sync()
     env = child_env(command.env)
     with open(log, "wb") as out:
         start = time.perf_counter()
