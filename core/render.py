@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 
 from uts import __version__
+from uts.cache import cache_dir, store
 from uts.errors import RenderError
 from uts.model import GeneratedFile
 
@@ -28,6 +29,7 @@ __all__ = ["TemplateCache", "check_relative", "render_templates", "template_file
 TEMPLATE_SUFFIX = ".jinja"
 _SKIP_DIRS = {"__pycache__"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")
+_KEEP = 64  # cache files: one per template directory (per component, per installation)
 _ENV_SETTINGS: dict[str, Any] = {
     "undefined": jinja2.StrictUndefined,
     "keep_trailing_newline": True,
@@ -87,13 +89,6 @@ def check_relative(path: str, origin: str) -> str:
     return "/".join(parts)
 
 
-def _cache_dir() -> str | None:
-    if os.environ.get("UTS_NO_CACHE"):
-        return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "uts", "templates")
-
-
 class TemplateCache:
     """The compiled code of one template directory, kept in one file between runs.
 
@@ -104,7 +99,7 @@ class TemplateCache:
     """
 
     def __init__(self, root: Path) -> None:
-        directory = _cache_dir()
+        directory = cache_dir("templates")
         key = hashlib.sha256(os.fsencode(os.path.abspath(root))).hexdigest()[:32]
         self.path = os.path.join(directory, f"{key}.bin") if directory else None
         self.entries: dict[str, tuple[int, int, CodeType]] = {}
@@ -132,15 +127,7 @@ class TemplateCache:
         if not (self.path and (self.dirty or keep != self.entries.keys())):
             return
         entries = {key: value for key, value in self.entries.items() if key in keep}
-        temp = f"{self.path}.{os.getpid()}.tmp"
-        try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            with open(temp, "wb") as handle:
-                marshal.dump((_CACHE_HEADER, entries), handle)
-            os.replace(temp, self.path)
-        except OSError:  # a cache is an optimisation: never fail a render over it
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
+        store(self.path, marshal.dumps((_CACHE_HEADER, entries)), keep=_KEEP)
 
 
 class _Loader(jinja2.BaseLoader):
@@ -169,20 +156,20 @@ class _Loader(jinja2.BaseLoader):
             return environment.compile(source, name, filename)  # type: ignore[no-any-return]
 
         code = self.cache.code(name, info.st_size, info.st_mtime_ns, compile_source)
-        if globals:
-            namespace: MutableMapping[str, Any] = environment.make_globals(globals)
-        else:  # one plain dict for all: copying jinja's ChainMap per template is slow
+        if globals is None:  # render_templates: one plain dict for every template, as
+            # copying the ChainMap jinja passes (make_globals) into each context is slow
             if self.globals is None:
                 self.globals = dict(environment.globals)
-            namespace = self.globals
-        return environment.template_class.from_code(environment, code, namespace, lambda: True)
+            globals = self.globals
+        return environment.template_class.from_code(environment, code, globals, lambda: True)
 
 
 def render_templates(root: Path, owner: str, variables: dict[str, Any]) -> dict[str, GeneratedFile]:
     """Render every file under *root* for component *owner*."""
     stats = _template_stats(root)
     cache = TemplateCache(root)
-    env = jinja2.Environment(loader=_Loader(root, dict(stats), cache), **_ENV_SETTINGS)
+    loader = _Loader(root, dict(stats), cache)
+    env = jinja2.Environment(loader=loader, **_ENV_SETTINGS)
     out: dict[str, GeneratedFile] = {}
     segments: dict[str, str] = {}
     used: set[str] = set()
@@ -193,7 +180,9 @@ def render_templates(root: Path, owner: str, variables: dict[str, Any]) -> dict[
             if target.endswith(TEMPLATE_SUFFIX):
                 target = target[: -len(TEMPLATE_SUFFIX)]
                 used.add(rel)
-                text = _render(lambda rel=rel: env.get_template(rel).render(variables), where)
+                # Straight from the loader: each template renders once, so jinja's
+                # template cache (env.get_template, still used by includes) buys nothing.
+                text = _render(lambda rel=rel: loader.load(env, rel).render(variables), where)
                 data = text.replace("\r\n", "\n").encode("utf-8")
             else:
                 with open(os.path.join(root, rel), "rb") as handle:

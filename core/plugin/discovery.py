@@ -23,6 +23,7 @@ import re
 import sys
 from typing import NamedTuple
 
+from uts.cache import cache_dir, store
 from uts.plugin import ENTRY_POINT_GROUP
 
 __all__ = ["EntryPoint", "entry_points", "load_entry_point"]
@@ -76,10 +77,8 @@ def _scan() -> list[EntryPoint]:
 
 
 def _cache_file() -> str | None:
-    if os.environ.get("UTS_NO_CACHE"):
-        return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "uts", "entry-points", f"{_key()}.json")
+    directory = cache_dir("entry-points")
+    return os.path.join(directory, f"{_key()}.json") if directory else None
 
 
 def _key() -> str:
@@ -116,27 +115,6 @@ def entry_points() -> list[EntryPoint]:
             return [EntryPoint(**item) for item in data]
     found = _scan()
     if path is not None:
-        temp = f"{path}.{os.getpid()}.tmp"
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(temp, "w", encoding="utf-8") as handle:
-                json.dump([ep._asdict() for ep in found], handle)
-            os.replace(temp, path)
-            _prune(os.path.dirname(path))
-        except OSError:  # a cache is an optimisation: never fail over it
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
+        payload = json.dumps([ep._asdict() for ep in found]).encode()
+        store(path, payload, keep=16)  # each install makes a new key
     return found
-
-
-def _prune(directory: str, keep: int = 16) -> None:
-    """Drop all but the *keep* newest cache files (each install makes a new key)."""
-    with os.scandir(directory) as entries:
-        files = sorted(
-            (entry for entry in entries if entry.name.endswith(".json")),
-            key=lambda entry: entry.stat().st_mtime_ns,
-            reverse=True,
-        )
-    for entry in files[keep:]:
-        with contextlib.suppress(OSError):
-            os.unlink(entry.path)

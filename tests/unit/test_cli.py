@@ -58,6 +58,19 @@ def test_new_is_deterministic(uts: Uts, tmp_path: Path) -> None:
     assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
 
 
+def test_caches_do_not_change_a_single_byte(
+    uts: Uts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    args = ["--recipe", "core", "--no-input", "--dir"]
+    assert uts("new", "shop", *args, tmp_path / "cold").code == 0  # fills the caches
+    assert uts("new", "shop", *args, tmp_path / "warm").code == 0  # reads them
+    assert {p.name for p in (tmp_path / "cache" / "uts").iterdir()} >= {"templates"}
+    monkeypatch.setenv("UTS_NO_CACHE", "1")
+    assert uts("new", "shop", *args, tmp_path / "none").code == 0
+    assert snapshot(tmp_path / "cold") == snapshot(tmp_path / "warm") == snapshot(tmp_path / "none")
+
+
 def test_dry_run_prints_a_diff_and_writes_nothing(uts: Uts, tmp_path: Path) -> None:
     target = tmp_path / "demo"
     result = uts("new", "demo", "--dir", target, "--dry-run")

@@ -160,3 +160,22 @@ def test_output_paths_are_normalised(path: str, expected: str) -> None:
 def test_output_paths_outside_or_empty_are_refused(path: str) -> None:
     with pytest.raises(RenderError, match="here: output path"):
         check_relative(path, "here")
+
+
+def test_includes_and_imports_between_templates_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = write_templates(
+        tmp_path / "t",
+        {
+            "main.txt.jinja": '{% import "macros.jinja" as m %}{% include "part.jinja" %}'
+            "{{ m.shout(package) }}\n",
+            "part.jinja": "part of {{ project_name }};",
+            "macros.jinja": "{% macro shout(x) %}{{ x | upper }}!{% endmacro %}",
+        },
+    )
+    for _ in range(2):  # compiled, then from the cache
+        assert render_templates(root, "demo", VARS)["main.txt"].content == (
+            b"part of my-shop;MY_SHOP!\n"
+        )
