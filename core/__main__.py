@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import NoReturn
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,5 +31,25 @@ def main(argv: list[str] | None = None) -> int:
             gc.enable()
 
 
+def entry() -> NoReturn:
+    """The ``uts`` console script: :func:`main`, then exit without tearing Python down.
+
+    Finalizing the interpreter (freeing every module and object one by one) costs
+    about 20 ms, a seventh of a small ``uts new``, and buys nothing here: uts has
+    written and closed every file by the time :func:`main` returns. Exit handlers
+    registered with :mod:`atexit` still run, and buffered output is flushed.
+    """
+    code = main()
+    import atexit
+
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # `uts list | head`: like Python, report no traceback
+        code = code or 120
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

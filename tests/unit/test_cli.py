@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -251,3 +252,41 @@ def test_main_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> Non
     assert gc.isenabled()
     assert main(["new", "demo", "--dir", str(tmp_path / "p"), "--no-input"]) == 0
     assert gc.isenabled()
+
+
+def _console_script(*args: str, before: str = "") -> subprocess.CompletedProcess[bytes]:
+    code = f"import sys\n{before}\nsys.argv = ['uts', *sys.argv[1:]]\n"
+    code += "from uts.__main__ import entry\nentry()\n"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, check=False)
+
+
+def test_the_console_script_flushes_runs_exit_handlers_and_keeps_the_code() -> None:
+    done = _console_script(
+        "recipes", before="import atexit\natexit.register(lambda: sys.stderr.write('bye'))"
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"mvp" in done.stdout and b"core" in done.stdout
+    assert done.stdout.endswith(b"\n")
+    assert done.stderr == b"bye"
+    failed = _console_script("new", "no spaces allowed")
+    assert failed.returncode == 2
+    assert failed.stderr.startswith(b"error: project name")
+
+
+def test_a_closed_pipe_ends_the_output_quietly() -> None:
+    # typer turns EPIPE into SystemExit(1) with pacified streams; the console script
+    # must let that through rather than fail flushing at exit.
+    code = (
+        "import sys\nsys.argv = ['uts', 'list', '--json']\n"
+        "from uts.__main__ import entry\nentry()\n"
+    )
+    reader, writer = os.pipe()
+    os.close(reader)  # nobody will ever read: every write fails with EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code], stdout=writer, stderr=subprocess.PIPE, check=False
+        )
+    finally:
+        os.close(writer)
+    assert done.returncode == 1
+    assert done.stderr == b""
