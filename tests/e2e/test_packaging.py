@@ -120,7 +120,7 @@ def test_wheel_declares_the_entry_point_and_version(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         entry_points = archive.read(f"{info}/entry_points.txt").decode()
         top_level = archive.read(f"{info}/top_level.txt").decode().split()
-    assert "uts = uts.__main__:main" in entry_points
+    assert "uts = uts.__main__:entry" in entry_points
     assert set(top_level) == TOP_LEVEL
 
 
