@@ -1,0 +1,336 @@
+"""The kubernetes component: its manifests pass strict schema validation offline.
+
+Projects are rendered in-process (no venv): a CORE project (with migrations) and an MVP
+project with every option set. Every document is validated with ``kubernetes-validate``
+(strict: unknown fields fail; a missing schema, as for a removed API, fails too),
+linted with yamllint and checked for what a production Deployment needs. Broken copies
+prove each validator can fail.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from yamllint import linter
+from yamllint.config import YamlLintConfig
+
+from tests.conftest import Result, snapshot
+from uts.__main__ import main
+
+pytestmark = pytest.mark.e2e
+
+Uts = Callable[..., Result]
+
+# The oldest and the newest Kubernetes versions the manifests are checked against.
+K8S_VERSIONS = ("1.31", "1.37")
+REMOVED_APIS = {
+    "extensions/v1beta1",
+    "autoscaling/v2beta1",
+    "autoscaling/v2beta2",
+    "policy/v1beta1",
+    "networking.k8s.io/v1beta1",
+}
+MANIFESTS = {
+    "namespace.yaml": "Namespace",
+    "configmap.yaml": "ConfigMap",
+    "deployment.yaml": "Deployment",
+    "service.yaml": "Service",
+    "ingress.yaml": "Ingress",
+    "hpa.yaml": "HorizontalPodAutoscaler",
+    "pdb.yaml": "PodDisruptionBudget",
+}
+MVP_OPTIONS = {
+    "image": "ghcr.io/acme/shop-api",
+    "tag": "1.4.2",
+    "namespace": "shop",
+    "host": "api.shop.example.org",
+    "ingress_class": "traefik",
+    "replicas": "3",
+    "max_replicas": "9",
+    "run_as_user": "20000",
+}
+
+
+def new(root: Path, recipe: str, *args: str) -> Path:
+    code = main(["new", "demo", "--recipe", recipe, "--dir", str(root), "--no-input", *args])
+    assert code == 0
+    return root
+
+
+@pytest.fixture(scope="module")
+def core(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return new(tmp_path_factory.mktemp("k8s") / "core", "core", "--with", "kubernetes")
+
+
+@pytest.fixture(scope="module")
+def mvp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sets = [
+        arg for key, value in MVP_OPTIONS.items() for arg in ("--set", f"kubernetes.{key}={value}")
+    ]
+    return new(tmp_path_factory.mktemp("k8s") / "mvp", "mvp", "--with", "kubernetes", *sets)
+
+
+@pytest.fixture(params=["core", "mvp"])
+def project(request: pytest.FixtureRequest) -> Path:
+    return Path(request.getfixturevalue(request.param))
+
+
+def manifests(project: Path) -> dict[str, dict[str, Any]]:
+    """The one document of each manifest file, by file name."""
+    docs = {}
+    for name in MANIFESTS:
+        loaded = list(yaml.safe_load_all((project / "deploy/k8s" / name).read_text()))
+        assert len(loaded) == 1, name
+        docs[name] = loaded[0]
+    return docs
+
+
+def validate(doc: dict[str, Any]) -> None:
+    """Strict schema validation for every version; a missing schema is a failure too."""
+    for version in K8S_VERSIONS:
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.SchemaNotFoundError as error:
+            pytest.fail(f"{doc['apiVersion']}/{doc['kind']} has no schema in {version}: {error}")
+
+
+def yaml_problems(text: str, config: str = "extends: relaxed") -> list[str]:
+    return [str(problem) for problem in linter.run(text, YamlLintConfig(config))]
+
+
+def env_file(text: str) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    return dict(pairs)
+
+
+def pod(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return docs["deployment.yaml"]["spec"]["template"]
+
+
+# Validators -----------------------------------------------------------------------
+
+
+def test_every_manifest_passes_strict_schema_validation(project: Path) -> None:
+    files = sorted(path.name for path in (project / "deploy/k8s").iterdir())
+    assert files == sorted([*MANIFESTS, "kustomization.yaml", "secrets.env.example", ".gitignore"])
+    for name, doc in manifests(project).items():
+        assert doc["kind"] == MANIFESTS[name]
+        assert doc["apiVersion"] not in REMOVED_APIS
+        validate(doc)
+
+
+def test_the_generated_secret_passes_too(project: Path) -> None:
+    """The Secret kustomize builds from secrets.env (keys of the example, filled in)."""
+    kustomization = yaml.safe_load((project / "deploy/k8s/kustomization.yaml").read_text())
+    keys = env_file((project / "deploy/k8s/secrets.env.example").read_text())
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": kustomization["secretGenerator"][0]["name"],
+            "namespace": kustomization["namespace"],
+        },
+        "type": "Opaque",
+        "stringData": {key: "filled-in" for key in keys},
+    }
+    validate(secret)
+
+
+def test_yamllint_finds_nothing(project: Path) -> None:
+    for path in sorted((project / "deploy/k8s").glob("*.yaml")):
+        # Clean under the relaxed profile, and free of errors under the default one.
+        assert yaml_problems(path.read_text()) == [], path.name
+        assert not [p for p in yaml_problems(path.read_text(), "extends: default") if "error" in p]
+
+
+def test_broken_copies_fail_each_validator(core: Path) -> None:
+    docs = manifests(core)
+    deployment = docs["deployment.yaml"]
+
+    wrong_type = copy.deepcopy(deployment)
+    wrong_type["spec"]["replicas"] = "two"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(wrong_type, K8S_VERSIONS[-1], strict=True)
+
+    unknown_field = copy.deepcopy(deployment)
+    unknown_field["spec"]["template"]["metadata"]["labelz"] = {"a": "b"}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(unknown_field, K8S_VERSIONS[-1], strict=True)
+
+    removed_api = copy.deepcopy(docs["hpa.yaml"])
+    removed_api["apiVersion"] = "autoscaling/v2beta2"
+    with pytest.raises(kubernetes_validate.SchemaNotFoundError):
+        kubernetes_validate.validate(removed_api, K8S_VERSIONS[-1], strict=True)
+
+    text = (core / "deploy/k8s/service.yaml").read_text()
+    assert yaml_problems(text.replace("  ports:\n", "  ports:\n  - bad: [1,\n")) != []
+    assert yaml_problems(text + "  type: NodePort\n") != []  # a duplicated key
+
+
+# What a production Deployment needs ----------------------------------------------
+
+
+def test_the_deployment_probes_limits_and_runs_unprivileged(project: Path) -> None:
+    spec = pod(manifests(project))["spec"]
+    containers = spec["containers"] + spec.get("initContainers", [])
+    api = spec["containers"][0]
+    assert api["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    assert api["livenessProbe"]["httpGet"]["path"] == "/health/live"
+    port_names = {port["name"] for port in api["ports"]}
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        assert api[probe]["httpGet"]["port"] in port_names
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert isinstance(spec["securityContext"]["runAsUser"], int)
+    assert spec["securityContext"]["runAsUser"] > 0
+    assert spec["automountServiceAccountToken"] is False
+    for container in containers:
+        resources = container["resources"]
+        assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
+        context = container["securityContext"]
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"]["drop"] == ["ALL"]
+        mounts = {mount["mountPath"] for mount in container["volumeMounts"]}
+        assert "/tmp" in mounts  # the one writable place
+        repository, _, tag = container["image"].rpartition(":")
+        assert repository and tag and tag != "latest" and "/" not in tag
+
+
+def test_labels_and_selectors_agree(project: Path) -> None:
+    docs = manifests(project)
+    deployment = docs["deployment.yaml"]
+    labels = pod(docs)["metadata"]["labels"]
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= labels.items()
+    assert docs["service.yaml"]["spec"]["selector"] == selector
+    assert docs["pdb.yaml"]["spec"]["selector"]["matchLabels"] == selector
+    target = docs["hpa.yaml"]["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
+    service = docs["service.yaml"]
+    backend = docs["ingress.yaml"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend["name"] == service["metadata"]["name"]
+    assert backend["port"]["name"] in {port["name"] for port in service["spec"]["ports"]}
+    assert service["spec"]["ports"][0]["targetPort"] in {
+        port["name"] for port in pod(docs)["spec"]["containers"][0]["ports"]
+    }
+    # The HPA owns the replica count: a replicas field would reset it on every apply.
+    assert "replicas" not in deployment["spec"]
+
+
+def test_kustomization_lists_every_manifest_and_generates_the_secret(project: Path) -> None:
+    kustomization = yaml.safe_load((project / "deploy/k8s/kustomization.yaml").read_text())
+    assert kustomization["apiVersion"] == "kustomize.config.k8s.io/v1beta1"
+    assert sorted(kustomization["resources"]) == sorted(MANIFESTS)
+    docs = manifests(project)
+    namespaces = {doc["metadata"].get("namespace") for doc in docs.values()} - {None}
+    assert (
+        namespaces == {kustomization["namespace"]} == {docs["namespace.yaml"]["metadata"]["name"]}
+    )
+    (generator,) = kustomization["secretGenerator"]
+    assert generator["envs"] == ["secrets.env"]
+    assert (project / "deploy/k8s/.gitignore").read_text().splitlines()[-1] == "secrets.env"
+    for container in pod(docs)["spec"]["containers"] + pod(docs)["spec"].get("initContainers", []):
+        refs = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
+        assert refs == {generator["name"], docs["configmap.yaml"]["metadata"]["name"]}
+
+
+def test_settings_are_split_into_configmap_and_secret(core: Path) -> None:
+    data = manifests(core)["configmap.yaml"]["data"]
+    secrets = env_file((core / "deploy/k8s/secrets.env.example").read_text())
+    assert data["ENVIRONMENT"] == "production"
+    assert data["LOG_FORMAT"] == "json"
+    assert {"DATABASE_URL", "SECRET_KEY", "FIRST_SUPERUSER_PASSWORD"} == set(secrets)
+    assert not set(secrets) & set(data)
+    assert set(secrets.values()) == {""}  # a template: no value, real or placeholder
+    # Every setting of the project lands in exactly one of the two.
+    env = env_file((core / ".env.example").read_text())
+    assert set(env) == set(data) | set(secrets)
+
+
+def test_migrations_run_in_an_init_container_only_with_migrations(core: Path, mvp: Path) -> None:
+    (init,) = pod(manifests(core))["spec"]["initContainers"]
+    assert init["command"] == ["alembic", "upgrade", "head"]
+    assert init["image"] == pod(manifests(core))["spec"]["containers"][0]["image"]
+    assert "initContainers" not in pod(manifests(mvp))["spec"]
+
+
+def test_options_reach_the_manifests(mvp: Path) -> None:
+    docs = manifests(mvp)
+    assert pod(docs)["spec"]["containers"][0]["image"] == "ghcr.io/acme/shop-api:1.4.2"
+    assert pod(docs)["spec"]["securityContext"]["runAsUser"] == 20000
+    assert {doc["metadata"].get("namespace", "shop") for doc in docs.values()} == {"shop"}
+    ingress = docs["ingress.yaml"]["spec"]
+    assert ingress["ingressClassName"] == "traefik"
+    assert ingress["rules"][0]["host"] == "api.shop.example.org"
+    assert ingress["tls"][0]["hosts"] == ["api.shop.example.org"]
+    hpa = docs["hpa.yaml"]["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 9)
+    assert list(manifests(mvp)["configmap.yaml"]["data"]) == []  # MVP: DATABASE_URL only
+    assert set(env_file((mvp / "deploy/k8s/secrets.env.example").read_text())) == {"DATABASE_URL"}
+    # In a cluster the database is PostgreSQL, so the MVP project gains its driver.
+    assert '"psycopg[binary]>=3.3"' in (mvp / "pyproject.toml").read_text()
+    readme = (mvp / "README.md").read_text()
+    assert "## Kubernetes" in readme and "kubectl apply -k deploy/k8s" in readme
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("kubernetes.tag=latest", "does not match"),
+        ("kubernetes.image=Not An Image", "does not match"),
+        ("kubernetes.namespace=Shop_NS", "does not match"),
+        ("kubernetes.host=localhost", "does not match"),
+        ("kubernetes.replicas=0", "at least 1"),
+        ("kubernetes.max_replicas=1", "at most"),
+        ("kubernetes.run_as_user=0", "non-root"),
+    ],
+)
+def test_bad_options_are_refused(uts: Uts, tmp_path: Path, setting: str, message: str) -> None:
+    result = uts(
+        "new",
+        "demo",
+        "--with",
+        "kubernetes",
+        "--set",
+        setting,
+        "--dir",
+        tmp_path / "p",
+        "--no-input",
+    )
+    assert result.code == 4, result.err
+    assert message in result.err
+    assert not (tmp_path / "p").exists()
+
+
+# uts add / remove ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def plain_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield new(tmp_path_factory.mktemp("plain") / "core", "core")
+
+
+def test_add_then_remove_gives_back_the_same_bytes(
+    uts: Uts, plain_core: Path, core: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "demo"
+    shutil.copytree(plain_core, root)
+    before = snapshot(root)
+    result = uts("add", "kubernetes", "--project", root)
+    assert result.code == 0, result.err
+    # The same manifests as a project created with the component.
+    assert snapshot(root / "deploy") == snapshot(core / "deploy")
+    assert "## Kubernetes" in (root / "README.md").read_text()
+    added = snapshot(root)
+    assert uts("add", "kubernetes", "--project", root).code == 0
+    assert snapshot(root) == added
+    result = uts("remove", "kubernetes", "--project", root)
+    assert result.code == 0, result.err
+    assert snapshot(root) == before
