@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,35 @@ def test_broken_copies_fail_each_validator(core: Path) -> None:
     text = (core / "deploy/k8s/service.yaml").read_text()
     assert yaml_problems(text.replace("  ports:\n", "  ports:\n  - bad: [1,\n")) != []
     assert yaml_problems(text + "  type: NodePort\n") != []  # a duplicated key
+
+
+@pytest.mark.skipif(
+    shutil.which("kubectl") is None, reason="kubectl is not installed: kustomize build not tried"
+)
+def test_kustomize_builds_and_points_the_pods_at_the_generated_secret(
+    core: Path, tmp_path: Path
+) -> None:
+    k8s = tmp_path / "k8s"
+    shutil.copytree(core / "deploy/k8s", k8s)
+    (k8s / "secrets.env").write_text(
+        (k8s / "secrets.env.example").read_text().replace("SECRET_KEY=", "SECRET_KEY=s3", 1)
+    )
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(k8s)], capture_output=True, text=True, check=True
+    ).stdout
+    docs = list(yaml.safe_load_all(built))
+    for doc in docs:
+        validate(doc)
+    (secret,) = [doc for doc in docs if doc["kind"] == "Secret"]
+    assert secret["metadata"]["name"].startswith("demo-secrets-")  # hashed: rolls the pods
+    (deployment,) = [doc for doc in docs if doc["kind"] == "Deployment"]
+    refs = [
+        ref["secretRef"]["name"]
+        for container in deployment["spec"]["template"]["spec"]["containers"]
+        for ref in container["envFrom"]
+        if "secretRef" in ref
+    ]
+    assert refs == [secret["metadata"]["name"]]
 
 
 # What a production Deployment needs ----------------------------------------------
