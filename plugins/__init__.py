@@ -19,4 +19,6 @@ BUILTINS = (
     "auth",
     "migrations",
     "scripts",
+    "docker",
+    "ci",
 )
