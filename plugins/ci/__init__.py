@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from uts.plugin import Component, Context, Contributions, Option, impl
-from uts_plugins.docker import POSTGRES_IMAGE
+from uts_plugins.docker import POSTGRES_IMAGE, postgresql
 
 
 @impl
@@ -47,25 +47,28 @@ def uts_component() -> Component:
 
 @impl
 def uts_contribute(ctx: Context, out: Contributions) -> None:
-    versions = ctx.options("ci")["python_versions"].split(",")
-    postgresql = ctx.has("database") and ctx.options("database")["postgresql"]
+    *first, last = ctx.options("ci")["python_versions"].split(",")
+    versions = f"{', '.join(first)} and {last}" if first else last
     steps = ["`ruff check`", "`ruff format --check`", "`mypy`"]
     if ctx.has("migrations"):
-        steps.append("`alembic upgrade head`, `alembic check` and `alembic downgrade base`")
+        steps.append(
+            "the migrations up, against the models and down "
+            "(`alembic upgrade head`, `check`, `downgrade base`)"
+        )
     steps.append("`coverage run -m pytest`" if ctx.has("testing") else "`pytest`")
     body = (
         "`.github/workflows/ci.yml` runs on every push to `main` and every pull request, "
-        f"on Python {' and '.join(versions)}: it installs the project with its development "
+        f"on Python {versions}: it installs the project with its development "
         f"tools (uv), then runs {', '.join(steps[:-1])} and {steps[-1]}."
     )
-    if postgresql:
+    if postgresql(ctx):
         body += (
             " A PostgreSQL service container backs it: `DATABASE_URL` points the tests "
             "and the migrations at it, so CI proves what the local runs on SQLite do not."
         )
-    body += (
-        " `.github/dependabot.yml` opens weekly pull requests for the Python "
-        "dependencies and the pinned actions"
-        + (" and the Dockerfile's base images." if ctx.has("docker") else ".")
+    body += " `.github/dependabot.yml` opens weekly pull requests for the Python " + (
+        "dependencies, the pinned actions and the Dockerfile's base images."
+        if ctx.has("docker")
+        else "dependencies and the pinned actions."
     )
     out.fragment("readme", {"title": "Continuous integration", "body": body})

@@ -139,9 +139,9 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         {
             "text": (
                 f"Or run the whole stack in containers ({', '.join(services)}), "
-                f"on http://127.0.0.1:{port}:"
+                f"on http://127.0.0.1:{port}, with the settings of `.env` if there is one:"
             ),
-            "command": "cp -n .env.example .env; docker compose up --build",
+            "command": "docker compose up --build",
             "order": 95,
         },
         key="docker",
