@@ -19,6 +19,8 @@ BUILTINS = (
     "auth",
     "migrations",
     "scripts",
+    "docker",
+    "ci",
     "kubernetes",
     "terraform",
 )
