@@ -19,4 +19,5 @@ BUILTINS = (
     "auth",
     "migrations",
     "scripts",
+    "celery",
 )
