@@ -146,11 +146,8 @@ def _readme(ctx: Context, module: str, broker: str) -> str:
             "The tests need no broker: `tests/fixtures/workers.py` points Celery at an "
             "in-memory broker and result backend, and the `celery_worker` fixture "
             "(`celery.contrib.pytest`) runs a real worker in a thread of the test "
-            "process. Run a worker and beat for development with:",
-            "",
-            "```bash",
-            f"celery -A {module} worker --loglevel=INFO",
-            f"celery -A {module} beat --loglevel=INFO",
-            "```",
+            "process. Run one beat per deployment (it would otherwise send every "
+            "periodic task twice); it keeps its state in `celerybeat-schedule` in the "
+            "working directory, which `--schedule PATH` moves elsewhere.",
         ]
     )
