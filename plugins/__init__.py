@@ -19,6 +19,7 @@ BUILTINS = (
     "auth",
     "migrations",
     "scripts",
+    "celery",
     "docker",
     "ci",
     "kubernetes",
