@@ -114,6 +114,32 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         key="celery-beat",
     )
     out.fragment("readme", {"title": "Background jobs", "body": _readme(ctx, module, broker)})
+    if ctx.has("docker"):
+        _compose_services(ctx, out, module, broker)
+
+
+def _compose_services(ctx: Context, out: Contributions, module: str, broker: str) -> None:
+    """A worker and a beat container in docker's ``compose.yaml``, from the app's image."""
+    waits: dict[str, dict[str, str]] = {broker: {"condition": "service_healthy"}}
+    if ctx.has("migrations"):
+        waits["migrate"] = {"condition": "service_completed_successfully"}
+    if ctx.has("database") and ctx.options("database").get("postgresql"):
+        waits["postgres"] = {"condition": "service_healthy"}
+    for name, command in (
+        ("worker", ["celery", "-A", module, "worker", "--loglevel=INFO"]),
+        # The image's root filesystem is not the user's: beat keeps its state in /tmp.
+        (
+            "beat",
+            ["celery", "-A", module, "beat", "--loglevel=INFO", "--schedule=/tmp/beat-schedule"],
+        ),
+    ):
+        service = {
+            "build": ".",
+            "command": command,
+            "depends_on": waits,
+            "restart": "unless-stopped",
+        }
+        out.fragment("compose-services", {"name": name, "service": service}, key=name)
 
 
 def _readme(ctx: Context, module: str, broker: str) -> str:

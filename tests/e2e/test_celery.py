@@ -161,6 +161,34 @@ def test_celery_changes_others_files_only_through_fragments(uts: Uts, tmp_path: 
     assert {path for path in without if without[path] != with_[path]} == FRAGMENT_READERS
 
 
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_with_docker_the_stack_gets_a_worker_and_beat(
+    uts: Uts, tmp_path: Path, broker: str
+) -> None:
+    import yaml
+
+    from tests.e2e.validators import jsonschema, report, yamllint
+
+    target = tmp_path / "shop"
+    args = ["--with", "celery", "--with", "docker", "--set", f"celery.broker={broker}"]
+    result = uts("new", "shop", "--recipe", "core", "--dir", target, "--no-input", *args)
+    assert result.code == 0, result.err
+    compose_file = target / "compose.yaml"
+    for proc in (jsonschema("compose-spec", compose_file), yamllint(compose_file)):
+        assert proc.returncode == 0, report(proc)
+    services = yaml.safe_load(compose_file.read_text())["services"]
+    assert {"app", "worker", "beat", broker, "postgres", "migrate"} <= set(services)
+    for name in ("worker", "beat"):
+        service = services[name]
+        assert service["command"][:4] == ["celery", "-A", "shop.workers.celery_app", name]
+        assert service["depends_on"][broker] == {"condition": "service_healthy"}
+        assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+        # Built from the app's image: the same settings, pointing at the stack's services.
+        assert service["environment"] == services["app"]["environment"]
+    port = 5672 if broker == "rabbitmq" else 6379
+    assert f"{broker}:{port}" in services["worker"]["environment"]["CELERY_BROKER_URL"]
+
+
 def test_add_then_remove_gives_back_the_same_bytes(uts: Uts, tmp_path: Path) -> None:
     root = new(uts, tmp_path / "shop")
     before = snapshot(root)
