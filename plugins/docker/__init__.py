@@ -132,7 +132,7 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         services.append("postgres")
     service = broker(ctx)
     if service:
-        services.append(service)
+        services += [service, "worker", "beat"]  # celery adds its two through compose-services
     port = ctx.options("docker")["port"]
     out.fragment(
         "next-steps",
