@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
             gc.enable()
 
 
-def entry() -> NoReturn:
+def entry() -> None:
     """The ``uts`` console script: :func:`main`, then exit without tearing Python down.
 
     Finalizing the interpreter (freeing every module and object one by one) costs
