@@ -203,3 +203,12 @@ def generated_pytest(
     assert passed and int(passed.group(1)) >= min_passed, summary
     assert not re.search(r"skipped|failed|error", summary), summary
     return proc
+
+
+def new_demo(project: Path, recipe: str, *extra: str) -> Path:
+    """``uts new demo`` in-process into *project* (module fixtures cannot use ``uts``)."""
+    from uts.__main__ import main
+
+    code = main(["new", "demo", "--recipe", recipe, "--dir", str(project), "--no-input", *extra])
+    assert code == 0
+    return project

@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from tests.conftest import Result, snapshot
+from tests.e2e.conftest import new_demo
 from tests.e2e.validators import jsonschema, report, yamllint
-from uts.__main__ import main
 
 pytestmark = pytest.mark.e2e
 
@@ -30,10 +30,7 @@ DEPENDABOT = ".github/dependabot.yml"
 
 
 def new(root: Path, recipe: str, *extra: str) -> Path:
-    project = root / "demo"
-    code = main(["new", "demo", "--recipe", recipe, "--dir", str(project), "--no-input", *extra])
-    assert code == 0
-    return project
+    return new_demo(root / "demo", recipe, *extra)
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from tests.conftest import Result, snapshot
+from tests.e2e.conftest import new_demo
 from tests.e2e.validators import BIN, hadolint, jsonschema, report, yamllint
-from uts.__main__ import main
 from uts.engine import ProjectSpec, compose
 from uts.model import Component, Context, Contributions, Option
 from uts.plugin import impl
@@ -36,11 +36,7 @@ PINNED = re.compile(r":\d+\.\d+(?:\.\d+)?(?:-[a-z0-9.-]+)?$")
 
 
 def new(root: Path, recipe: str, *extra: str) -> Path:
-    """``uts new demo`` in-process (a module fixture cannot use the ``uts`` fixture)."""
-    project = root / "demo"
-    code = main(["new", "demo", "--recipe", recipe, "--dir", str(project), "--no-input", *extra])
-    assert code == 0
-    return project
+    return new_demo(root / "demo", recipe, *extra)
 
 
 @pytest.fixture(scope="module", params=["mvp", "core"])

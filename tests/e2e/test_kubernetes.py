@@ -23,7 +23,7 @@ from yamllint import linter
 from yamllint.config import YamlLintConfig
 
 from tests.conftest import Result, snapshot
-from uts.__main__ import main
+from tests.e2e.conftest import new_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -59,10 +59,7 @@ MVP_OPTIONS = {
 }
 
 
-def new(root: Path, recipe: str, *args: str) -> Path:
-    code = main(["new", "demo", "--recipe", recipe, "--dir", str(root), "--no-input", *args])
-    assert code == 0
-    return root
+new = new_demo
 
 
 @pytest.fixture(scope="module")

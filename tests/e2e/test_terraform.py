@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - other platforms
     TerraformCommand = None
 
 from tests.conftest import Result, snapshot
-from uts.__main__ import main
+from tests.e2e.conftest import new_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -38,10 +38,7 @@ FILES = {"main.tf", "variables.tf", "outputs.tf", "versions.tf"}
 RESOURCE_REF = re.compile(r"\b((?:google|random)_[a-z0-9_]+)\.([a-z_][a-z0-9_]*)\b")
 
 
-def new(root: Path, recipe: str, *args: str) -> Path:
-    code = main(["new", "demo", "--recipe", recipe, "--dir", str(root), "--no-input", *args])
-    assert code == 0
-    return root
+new = new_demo
 
 
 @pytest.fixture(scope="module")
