@@ -114,6 +114,11 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         key="celery-beat",
     )
     out.fragment("readme", {"title": "Background jobs", "body": _readme(ctx, module, broker)})
+    out.fragment(
+        "gitignore",
+        {"comment": "Celery beat's schedule state", "patterns": ["celerybeat-schedule*"]},
+        key="celery",
+    )
     if ctx.has("docker"):
         _compose_services(ctx, out, module, broker)
 
@@ -174,6 +179,6 @@ def _readme(ctx: Context, module: str, broker: str) -> str:
             "(`celery.contrib.pytest`) runs a real worker in a thread of the test "
             "process. Run one beat per deployment (it would otherwise send every "
             "periodic task twice); it keeps its state in `celerybeat-schedule` in the "
-            "working directory, which `--schedule PATH` moves elsewhere.",
+            "working directory (ignored by git), which `--schedule PATH` moves elsewhere.",
         ]
     )

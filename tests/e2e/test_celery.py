@@ -42,6 +42,7 @@ OWN_FILES = {
 # Files of other components that celery changes, each through fragments only.
 FRAGMENT_READERS = {
     ".env.example",  # env
+    ".gitignore",  # gitignore
     ".uts/manifest.json",  # the core's record of the plan
     "README.md",  # readme, env, next-steps
     "pyproject.toml",  # dependencies, [tool.uts]
@@ -132,6 +133,8 @@ def test_new_with_celery_wires_settings_health_and_docs(uts: Uts, tmp_path: Path
     assert "celery -A shop.workers.celery_app beat --loglevel=INFO" in readme
     pyproject = (target / "pyproject.toml").read_text()
     assert '"celery[redis]>=5.7"' in pyproject and '"celery-types>=0.26"' in pyproject
+    gitignore = (target / ".gitignore").read_text()
+    assert gitignore.endswith("htmlcov/\n\n# Celery beat's schedule state\ncelerybeat-schedule*\n")
 
 
 def test_the_broker_option_points_the_defaults_at_rabbitmq(uts: Uts, tmp_path: Path) -> None:

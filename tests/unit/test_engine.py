@@ -12,6 +12,7 @@ from tests.conftest import FakePlugin, make_registry, write_templates
 from uts.engine import ProjectSpec, compose, package_name
 from uts.errors import OptionError, PluginError, RenderError, UsageError
 from uts.model import Component, Context, Contributions, Option
+from uts.plugin.manager import registry_from
 from uts.state import MANIFEST_PATH, build_manifest, sha256
 
 PYPROJECT = '[project]\nname = "{{ project_name }}"\n# keep me\ndependencies = []\n\n[project.optional-dependencies]\ndev = []\n'
@@ -212,3 +213,20 @@ def test_package_name(name: str, package: str) -> None:
 def test_bad_project_names(name: str) -> None:
     with pytest.raises(UsageError):
         package_name(name)
+
+
+def test_gitignore_blocks_come_from_the_gitignore_slot() -> None:
+    from uts_plugins import project
+
+    def contribute(ctx: Context, out: Contributions) -> None:
+        out.fragment("gitignore", {"comment": "Tool X", "patterns": ["a/", "*.x"]})
+
+    extra = FakePlugin(Component(name="extra", version="1", summary=""), contribute)
+    plain = compose(registry_from({"project": project}), ProjectSpec("demo", "t", ["project"]))
+    both = compose(
+        registry_from({"project": project, "extra": extra}),
+        ProjectSpec("demo", "t", ["project", "extra"]),
+    )
+    before = plain.files[".gitignore"].content.decode()
+    assert before.endswith("htmlcov/\n")
+    assert both.files[".gitignore"].content.decode() == before + "\n# Tool X\na/\n*.x\n"
