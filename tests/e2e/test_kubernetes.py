@@ -1,7 +1,8 @@
 """The kubernetes component: its manifests pass strict schema validation offline.
 
-Projects are rendered in-process (no venv): a CORE project (with migrations) and an MVP
-project with every option set. Every document is validated with ``kubernetes-validate``
+Projects are rendered in-process (no venv): a CORE project (with migrations), an MVP
+project with every option set, and a CORE project with celery, whose worker and beat
+Deployments are checked the same way. Every document is validated with ``kubernetes-validate``
 (strict: unknown fields fail; a missing schema, as for a removed API, fails too),
 linted with yamllint and checked for what a production Deployment needs. Broken copies
 prove each validator can fail.
@@ -175,11 +176,12 @@ def test_broken_copies_fail_each_validator(core: Path) -> None:
 @pytest.mark.skipif(
     shutil.which("kubectl") is None, reason="kubectl is not installed: kustomize build not tried"
 )
+@pytest.mark.parametrize("name", ["core", "celery"])
 def test_kustomize_builds_and_points_the_pods_at_the_generated_secret(
-    core: Path, tmp_path: Path
+    request: pytest.FixtureRequest, name: str, tmp_path: Path
 ) -> None:
     k8s = tmp_path / "k8s"
-    shutil.copytree(core / "deploy/k8s", k8s)
+    shutil.copytree(Path(request.getfixturevalue(name)) / "deploy/k8s", k8s)
     (k8s / "secrets.env").write_text(
         (k8s / "secrets.env.example").read_text().replace("SECRET_KEY=", "SECRET_KEY=s3", 1)
     )
@@ -191,14 +193,17 @@ def test_kustomize_builds_and_points_the_pods_at_the_generated_secret(
         validate(doc)
     (secret,) = [doc for doc in docs if doc["kind"] == "Secret"]
     assert secret["metadata"]["name"].startswith("demo-secrets-")  # hashed: rolls the pods
-    (deployment,) = [doc for doc in docs if doc["kind"] == "Deployment"]
-    refs = [
-        ref["secretRef"]["name"]
-        for container in deployment["spec"]["template"]["spec"]["containers"]
-        for ref in container["envFrom"]
-        if "secretRef" in ref
-    ]
-    assert refs == [secret["metadata"]["name"]]
+    deployments = {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == "Deployment"}
+    expected = {"demo"} | ({"demo-worker", "demo-beat"} if name == "celery" else set())
+    assert set(deployments) == expected
+    for deployment in deployments.values():
+        refs = [
+            ref["secretRef"]["name"]
+            for container in deployment["spec"]["template"]["spec"]["containers"]
+            for ref in container["envFrom"]
+            if "secretRef" in ref
+        ]
+        assert refs == [secret["metadata"]["name"]]
 
 
 # What a production Deployment needs ----------------------------------------------
@@ -359,5 +364,186 @@ def test_add_then_remove_gives_back_the_same_bytes(
     assert uts("add", "kubernetes", "--project", root).code == 0
     assert snapshot(root) == added
     result = uts("remove", "kubernetes", "--project", root)
+    assert result.code == 0, result.err
+    assert snapshot(root) == before
+
+
+# With celery: a worker and a beat Deployment ---------------------------------------------
+
+CELERY_MANIFESTS = {
+    "worker.yaml": "Deployment",
+    "worker-pdb.yaml": "PodDisruptionBudget",
+    "beat.yaml": "Deployment",
+}
+CELERY_APP = "demo.workers.celery_app"
+
+
+@pytest.fixture(scope="module")
+def celery(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("k8s") / "celery"
+    return new(root, "core", "--with", "celery", "--with", "kubernetes")
+
+
+def celery_manifests(project: Path) -> dict[str, dict[str, Any]]:
+    """The one document of each manifest file, the celery ones included."""
+    docs = manifests(project)
+    for name in CELERY_MANIFESTS:
+        (docs[name],) = yaml.safe_load_all((project / "deploy/k8s" / name).read_text())
+    return docs
+
+
+def exec_probe(container: dict[str, Any], probe: str) -> str:
+    """The shell command of an exec probe, which must run through ``sh -c``."""
+    shell, flag, command = container[probe]["exec"]["command"]
+    assert (shell, flag) == ("sh", "-c")
+    assert isinstance(command, str)
+    return command
+
+
+def test_with_celery_every_manifest_passes_strict_validation_and_yamllint(celery: Path) -> None:
+    k8s = celery / "deploy/k8s"
+    files = sorted(path.name for path in k8s.iterdir())
+    expected = [*MANIFESTS, *CELERY_MANIFESTS, "kustomization.yaml", "secrets.env.example"]
+    assert files == sorted([*expected, ".gitignore"])
+    for name, doc in celery_manifests(celery).items():
+        assert doc["kind"] == {**MANIFESTS, **CELERY_MANIFESTS}[name]
+        validate(doc)
+    for path in sorted(k8s.glob("*.yaml")):
+        assert yaml_problems(path.read_text()) == [], path.name
+        assert not [p for p in yaml_problems(path.read_text(), "extends: default") if "error" in p]
+
+
+def test_worker_and_beat_run_celery_from_the_app_image_and_settings(celery: Path) -> None:
+    docs = celery_manifests(celery)
+    api = pod(docs)["spec"]["containers"][0]
+    worker = docs["worker.yaml"]["spec"]["template"]["spec"]["containers"][0]
+    beat = docs["beat.yaml"]["spec"]["template"]["spec"]["containers"][0]
+    assert worker["command"][:5] == ["celery", "-A", CELERY_APP, "worker", "--loglevel=INFO"]
+    assert beat["command"][:5] == ["celery", "-A", CELERY_APP, "beat", "--loglevel=INFO"]
+    assert "--schedule=/tmp/beat-schedule" in beat["command"]
+    # Beat answers `inspect ping` only with remote control on (its liveness probe).
+    assert "--enable-remote-control" in beat["command"]
+    for container in (worker, beat):
+        assert container["image"] == api["image"]
+        assert container["envFrom"] == api["envFrom"]
+        assert container["env"] == api["env"]
+        assert "ports" not in container
+
+
+def test_worker_and_beat_probe_their_own_node_and_are_hardened(celery: Path) -> None:
+    docs = celery_manifests(celery)
+    for name, node, probes in (
+        ("worker.yaml", "celery", ("readinessProbe", "livenessProbe")),
+        ("beat.yaml", "celerybeat", ("livenessProbe",)),
+    ):
+        spec = docs[name]["spec"]["template"]["spec"]
+        (container,) = spec["containers"]
+        for probe in probes:
+            command = exec_probe(container, probe)
+            assert command.startswith(f"celery -A {CELERY_APP} inspect ping ")
+            # Kubernetes expands no $(VAR) in probes: the shell reads the pod's name.
+            assert f'--destination="{node}@${{HOSTNAME}}"' in command
+            # Celery's own reply timeout fits well inside the probe's.
+            timeout = int(command.rpartition("--timeout=")[2])
+            assert timeout < container[probe]["timeoutSeconds"] <= container[probe]["periodSeconds"]
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert (
+            spec["securityContext"]["runAsUser"]
+            == pod(docs)["spec"]["securityContext"]["runAsUser"]
+        )
+        assert spec["automountServiceAccountToken"] is False
+        resources = container["resources"]
+        assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
+        context = container["securityContext"]
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"]["drop"] == ["ALL"]
+        (mount,) = container["volumeMounts"]
+        assert mount["mountPath"] == "/tmp"
+        (volume,) = spec["volumes"]
+        assert volume["name"] == mount["name"] and "emptyDir" in volume
+
+
+def test_a_stopping_worker_outlasts_the_task_time_limit(celery: Path) -> None:
+    limit = int(env_file((celery / ".env.example").read_text())["CELERY_TASK_TIME_LIMIT"])
+    assert limit == 300
+    worker = celery_manifests(celery)["worker.yaml"]["spec"]["template"]["spec"]
+    assert worker["terminationGracePeriodSeconds"] > limit
+
+
+def test_exactly_one_beat_and_never_two_during_a_rollout(celery: Path) -> None:
+    docs = celery_manifests(celery)
+    beat = docs["beat.yaml"]["spec"]
+    assert beat["replicas"] == 1
+    assert beat["strategy"] == {"type": "Recreate"}
+    # No autoscaler or other owner may change its count: the HPA scales the app only.
+    target = docs["hpa.yaml"]["spec"]["scaleTargetRef"]["name"]
+    assert target == docs["deployment.yaml"]["metadata"]["name"]
+    assert target != docs["beat.yaml"]["metadata"]["name"]
+
+
+def test_celery_selectors_are_their_own(celery: Path) -> None:
+    docs = celery_manifests(celery)
+    service = docs["service.yaml"]["spec"]["selector"]
+    selectors = {}
+    for name in ("deployment.yaml", "worker.yaml", "beat.yaml"):
+        deployment = docs[name]
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+        selectors[name] = selector
+    labels = {
+        name: docs[name]["spec"]["template"]["metadata"]["labels"]
+        for name in ("worker.yaml", "beat.yaml")
+    }
+    assert (
+        labels["worker.yaml"]["app.kubernetes.io/component"],
+        labels["beat.yaml"]["app.kubernetes.io/component"],
+    ) == ("worker", "beat")
+    for pod_labels in labels.values():
+        # Neither the Service, nor the app's Deployment, HPA target or PDB take these pods.
+        assert not service.items() <= pod_labels.items()
+        assert not selectors["deployment.yaml"].items() <= pod_labels.items()
+        assert not docs["pdb.yaml"]["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    # Each Deployment selects only its own pods.
+    assert not selectors["worker.yaml"].items() <= labels["beat.yaml"].items()
+    assert not selectors["beat.yaml"].items() <= labels["worker.yaml"].items()
+    assert docs["worker-pdb.yaml"]["spec"]["selector"]["matchLabels"] == selectors["worker.yaml"]
+    assert docs["worker-pdb.yaml"]["metadata"]["name"] != docs["pdb.yaml"]["metadata"]["name"]
+    names = {docs[name]["metadata"]["name"] for name in ("deployment.yaml", *labels)}
+    assert len(names) == 3
+
+
+def test_kustomization_and_readme_name_worker_and_beat(celery: Path) -> None:
+    kustomization = yaml.safe_load((celery / "deploy/k8s/kustomization.yaml").read_text())
+    assert sorted(kustomization["resources"]) == sorted([*MANIFESTS, *CELERY_MANIFESTS])
+    docs = celery_manifests(celery)
+    assert {doc["metadata"].get("namespace") for doc in docs.values()} - {None} == {
+        kustomization["namespace"]
+    }
+    readme = (celery / "README.md").read_text()
+    section = readme.split("## Kubernetes", 1)[1].split("\n## ", 1)[0]
+    for word in ("worker.yaml", "worker-pdb.yaml", "beat.yaml", "strategy: Recreate"):
+        assert word in section, word
+
+
+def test_without_celery_no_worker_or_beat(project: Path) -> None:
+    k8s = project / "deploy/k8s"
+    assert not [name for name in CELERY_MANIFESTS if (k8s / name).exists()]
+    kustomization = yaml.safe_load((k8s / "kustomization.yaml").read_text())
+    assert not set(CELERY_MANIFESTS) & set(kustomization["resources"])
+    readme = (project / "README.md").read_text()
+    assert "worker.yaml" not in readme and "beat.yaml" not in readme
+
+
+def test_adding_celery_adds_worker_and_beat_and_removing_gives_back_the_bytes(
+    uts: Uts, core: Path, celery: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "demo"
+    shutil.copytree(core, root)
+    before = snapshot(root)
+    result = uts("add", "celery", "--project", root)
+    assert result.code == 0, result.err
+    assert snapshot(root / "deploy") == snapshot(celery / "deploy")
+    result = uts("remove", "celery", "--project", root)
     assert result.code == 0, result.err
     assert snapshot(root) == before
