@@ -204,6 +204,8 @@ def test_kubernetes_and_terraform_pass_their_validators(project: Path) -> None:
         if doc
     ]
     assert {doc["kind"] for doc in documents} >= {"Deployment", "Service", "ConfigMap"}
+    deployments = {doc["metadata"]["name"] for doc in documents if doc["kind"] == "Deployment"}
+    assert deployments == {PACKAGE, f"{PACKAGE}-worker", f"{PACKAGE}-beat"}
     for doc in documents:
         validate_manifest(doc)
     terraform = project / "deploy/terraform"
