@@ -8,11 +8,11 @@ from typing import Any
 from uts.engine import Ask, Composition, ProjectSpec, compose
 from uts.errors import ConflictError, ResolutionError, StateError
 from uts.merge import merge3_bytes
-from uts.model import Component
+from uts.model import Component, GeneratedFile
 from uts.plan import Change, Confinement, Plan
 from uts.plugin.manager import Registry
 from uts.pyproject import update_pyproject
-from uts.state import MANIFEST_PATH, ProjectState
+from uts.state import MANIFEST_PATH, ProjectState, build_manifest
 
 __all__ = ["ChangeReport", "plan_change", "spec_for_add", "spec_for_remove"]
 
@@ -29,6 +29,8 @@ class ChangeReport:
     conflicts: dict[str, int] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)
     left_deleted: list[str] = field(default_factory=list)
+    held: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """History files the change would have rewritten: path to (owner, its hint)."""
 
 
 def _current_spec(state: ProjectState) -> tuple[ProjectSpec, dict[str, Any]]:
@@ -137,6 +139,7 @@ def plan_change(
     changes: list[Change] = []
     report = ChangeReport(Plan(root, changes), composition)
     occupied: list[str] = []
+    written = dict(composition.files)  # what the manifest records as written
 
     for path, item in composition.files.items():
         target = confinement.target(path)
@@ -155,7 +158,14 @@ def plan_change(
                 if new != base:
                     report.left_deleted.append(path)
                 continue
-            if current not in (base, new):
+            owner = registry.metadata[item.owner]
+            if new != base and owner.is_history(path):
+                # Written once (an applied migration, say): what the change would add
+                # there is not applied, and the record keeps what was written.
+                report.held[path] = (item.owner, owner.history_hint)
+                written[path] = GeneratedFile(base, item.owner, item.executable)
+                new = current
+            elif current not in (base, new):
                 if new == base:
                     new = current
                 else:
@@ -174,6 +184,8 @@ def plan_change(
         else:
             changes.append(Change(path, "update", item.owner, current, new, item.executable))
 
+    if report.held:
+        _record(changes, state, written)
     if occupied:
         raise ConflictError(
             f"{len(occupied)} file(s) uts needs to create already exist: {', '.join(occupied[:5])}",
@@ -193,3 +205,16 @@ def plan_change(
             report.kept.append(path)
     changes.sort(key=lambda change: change.path)
     return report
+
+
+def _record(changes: list[Change], state: ProjectState, written: dict[str, GeneratedFile]) -> None:
+    """Rewrite the manifest's planned content so held history files keep their record."""
+    from uts import __version__
+
+    files = {path: item for path, item in written.items() if path != MANIFEST_PATH}
+    manifest = build_manifest(files, __version__)
+    for index, change in enumerate(changes):
+        if change.path == MANIFEST_PATH:
+            action = "create" if change.old is None else "update"
+            action = "keep" if change.old == manifest else action
+            changes[index] = change._replace(action=action, new=manifest)

@@ -324,6 +324,12 @@ def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
         typer.echo(f"note: {path} was deleted by you; uts leaves it deleted", err=True)
     for path in report.kept:
         typer.echo(f"kept {path}: you modified it (--delete-modified removes it)", err=True)
+    for path, (owner, hint) in sorted(report.held.items()):
+        typer.echo(
+            f"note: {path} is history that {owner!r} writes once; uts leaves it as it is"
+            + (f" ({hint})" if hint else ""),
+            err=True,
+        )
     if report.conflicts and not markers:
         listing = ", ".join(f"{p} ({n})" for p, n in sorted(report.conflicts.items()))
         raise ConflictError(

@@ -108,6 +108,10 @@ class Component:
     :param options: the component's typed options.
     :param templates: a directory rendered into the project (``*.jinja`` files are
         rendered, others copied verbatim; path segments may hold Jinja expressions).
+    :param history: patterns (``fnmatch``, on project-relative paths) of files this
+        component writes once, like applied database migrations: once a project has
+        one, ``uts add`` and ``uts remove`` never rewrite it and say so instead.
+    :param history_hint: what the user should do instead, shown with that notice.
     """
 
     name: str
@@ -117,6 +121,8 @@ class Component:
     conflicts: tuple[str, ...] = ()
     options: tuple[Option, ...] = ()
     templates: Path | None = None
+    history: tuple[str, ...] = ()
+    history_hint: str = ""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -126,6 +132,12 @@ class Component:
         names = [option.name for option in self.options]
         if len(names) != len(set(names)):
             raise ValueError(f"component {self.name!r} declares an option twice")
+
+    def is_history(self, path: str) -> bool:
+        """Whether *path* is one of the files this component writes only once."""
+        from fnmatch import fnmatchcase
+
+        return any(fnmatchcase(path, pattern) for pattern in self.history)
 
     def option(self, name: str) -> Option | None:
         return next((option for option in self.options if option.name == name), None)

@@ -25,6 +25,13 @@ def uts_component() -> Component:
         conflicts=(),
         options=(),
         templates=Path(__file__).parent / "templates",
+        # A revision a database may already have run is never rewritten: tables that a
+        # component added later brings need a revision of their own.
+        history=("alembic/versions/*",),
+        history_hint=(
+            "for tables a new component brings, add a revision: "
+            'alembic revision --autogenerate -m "..." && alembic upgrade head'
+        ),
     )
 
 

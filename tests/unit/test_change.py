@@ -261,3 +261,41 @@ def test_removing_what_is_not_there_is_a_clear_error(uts: Uts, project: Path) ->
     assert result.code == 3
     assert "component 'crud' is not part of this project" in result.err
     assert snapshot(project) == before
+
+
+def test_history_files_are_written_once_and_never_rewritten(uts: Uts, tmp_path: Path) -> None:
+    """Adding auth to a CORE project without it would put its table in the initial
+    revision, which a database may already have run: uts leaves that revision alone."""
+    root = tmp_path / "shop"
+    args = ["--recipe", "core", "--without", "auth", "--without", "scripts", "--dir", root]
+    assert uts("new", "shop", *args, "--no-input").code == 0
+    before = snapshot(root)
+    initial = "alembic/versions/0001_initial.py"
+    assert "create_table" not in before[initial].decode()
+
+    result = uts("add", "auth", "--project", root)
+    assert result.code == 0, result.err
+    assert f"note: {initial} is history that 'migrations' writes once" in result.err
+    assert "alembic revision --autogenerate" in result.err
+    after = snapshot(root)
+    assert after[initial] == before[initial]
+    assert "shop/models/user.py" in after and "shop/models/user.py" not in before
+    # The record keeps what was written: nothing shows as changed by the user.
+    assert uts("status", "--project", root).out.endswith(
+        "no changes: every file is as uts wrote it\n"
+    )
+    again = uts("add", "auth", "--project", root)  # idempotent, and says so again
+    assert again.code == 0 and "nothing to change" in again.out
+    assert uts("remove", "auth", "--project", root).code == 0
+    assert snapshot(root) == before
+
+
+def test_files_outside_the_history_are_rewritten_as_usual(uts: Uts, tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    args = ["--recipe", "core", "--without", "auth", "--without", "scripts", "--dir", root]
+    assert uts("new", "shop", *args, "--no-input").code == 0
+    settings = (root / "shop/core/config/settings.py").read_bytes()
+    result = uts("add", "auth", "--project", root)
+    assert result.code == 0, result.err
+    assert (root / "shop/core/config/settings.py").read_bytes() != settings  # auth's settings
+    assert result.err.count("note:") == 1  # the initial revision only
