@@ -64,6 +64,25 @@ def redis_url() -> Iterator[str]:
     yield f"redis://127.0.0.1:6379/{secrets.randbelow(15) + 1}"
 
 
+@pytest.fixture
+def broker(venv: Path, redis_url: str) -> Iterator[dict[str, str]]:
+    """Celery settings on the real Redis: this test's own key prefix and queue, cleaned up."""
+    prefix = f"uts-e2e-{secrets.token_hex(4)}:"
+    yield {
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_RESULT_BACKEND": redis_url,
+        "CELERY_KEY_PREFIX": prefix,
+        "CELERY_DEFAULT_QUEUE": prefix.rstrip(":"),
+    }
+    code = (
+        "import sys, redis\n"
+        "client = redis.Redis.from_url(sys.argv[1])\n"
+        "keys = list(client.scan_iter(match=sys.argv[2] + '*'))\n"
+        "if keys:\n    client.delete(*keys)\n"
+    )
+    run([venv / "python", "-c", code, redis_url, prefix])
+
+
 # Generation ----------------------------------------------------------------------------
 
 
@@ -108,16 +127,9 @@ def test_ruff_format_and_mypy_strict_are_clean(venv: Path, project: Path) -> Non
 
 
 def test_served_with_a_real_broker_ready_and_measured(
-    venv: Path, project: Path, redis_url: str, tmp_path: Path
+    venv: Path, project: Path, broker: dict[str, str], tmp_path: Path
 ) -> None:
-    database = f"sqlite:///{tmp_path / 'serve.db'}"
-    prefix = f"uts-e2e-{secrets.token_hex(4)}:"
-    settings = {
-        "DATABASE_URL": database,
-        "CELERY_BROKER_URL": redis_url,
-        "CELERY_RESULT_BACKEND": redis_url,
-        "CELERY_KEY_PREFIX": prefix,
-    }
+    settings = {**broker, "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
     run([venv / "alembic", "upgrade", "head"], cwd=project, env=clean_env(venv, **settings))
     with serving(venv, project, f"{PACKAGE}.main:app", **settings) as server:
         status, body, _ = request(f"{server.base}/health/ready")
@@ -128,21 +140,12 @@ def test_served_with_a_real_broker_ready_and_measured(
         status, text, _ = request(f"{server.base}/metrics", raw=True)
         assert status == 200
         assert 'route="/health/ready",status="200"' in text
-    _flush_prefix(venv, redis_url, prefix)
 
 
 def test_a_real_worker_answers_through_redis(
-    venv: Path, project: Path, redis_url: str, tmp_path: Path
+    venv: Path, project: Path, broker: dict[str, str], tmp_path: Path
 ) -> None:
-    prefix = f"uts-e2e-{secrets.token_hex(4)}:"
-    queue = f"uts-e2e-{secrets.token_hex(4)}"
-    settings = {
-        "CELERY_BROKER_URL": redis_url,
-        "CELERY_RESULT_BACKEND": redis_url,
-        "CELERY_KEY_PREFIX": prefix,
-        "CELERY_DEFAULT_QUEUE": queue,
-    }
-    env = clean_env(venv, **settings)
+    env = clean_env(venv, **broker)
     log = tmp_path / "worker.log"
     with open(log, "w") as output:
         worker = subprocess.Popen(
@@ -165,18 +168,7 @@ def test_a_real_worker_answers_through_redis(
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
-        _flush_prefix(venv, redis_url, prefix)
     assert "succeeded" in log.read_text()
-
-
-def _flush_prefix(venv: Path, url: str, prefix: str) -> None:
-    code = (
-        "import sys, redis\n"
-        "client = redis.Redis.from_url(sys.argv[1])\n"
-        "keys = list(client.scan_iter(match=sys.argv[2] + '*'))\n"
-        "if keys:\n    client.delete(*keys)\n"
-    )
-    run([venv / "python", "-c", code, url, prefix])
 
 
 # Deployment files, offline -------------------------------------------------------------
