@@ -75,9 +75,7 @@ def component_info(registry: Registry, name: str) -> dict[str, Any]:
     from uts.resolve import resolve, resolve_options, suggest
 
     if name not in registry.components:
-        raise ResolutionError(
-            f"unknown component {name!r}", hint=suggest(name, registry.components)
-        )
+        raise ResolutionError(f"unknown component {name!r}", hint=suggest(name, registry.names()))
     loaded = registry.get(name)
     component = loaded.component
     files = []

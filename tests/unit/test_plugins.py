@@ -249,3 +249,8 @@ def test_a_warm_new_does_not_import_importlib_metadata(tmp_path: Path) -> None:
     assert "uts_plugins.crud" in modules
     assert "importlib.metadata" not in modules
     assert (tmp_path / "second" / "pyproject.toml").is_file()
+
+
+def test_an_unknown_component_is_suggested_without_importing_every_plugin() -> None:
+    modules = _imported_modules("info", "kubernets")
+    assert not [m for m in modules if m.startswith("uts_plugins.")]
