@@ -119,7 +119,7 @@ def new(
 
     package_name(name)
     registry = _registry()
-    chosen = load_recipe(recipe, find_recipes(lambda: registry.recipe_files))
+    chosen = load_recipe(recipe, find_recipes(lookup=registry.recipes_named))
     # The recipe's values for a component dropped with --without go with it.
     options: dict[str, dict[str, Any]] = {
         k: dict(v) for k, v in chosen.options.items() if k not in without

@@ -69,13 +69,13 @@ def created_summary(root: Path, composition: Composition, plan: Plan) -> str:
 
 def component_info(registry: Registry, name: str) -> dict[str, Any]:
     """Everything ``uts info`` shows about component *name*."""
-    from uts.errors import ResolutionError, UtsError
+    from uts.errors import UtsError
     from uts.model import Context, Contributions, FragmentStore
     from uts.render import TEMPLATE_SUFFIX, template_files
-    from uts.resolve import resolve, resolve_options, suggest
+    from uts.resolve import resolve, resolve_options
 
     if name not in registry.components:
-        raise ResolutionError(f"unknown component {name!r}", hint=suggest(name, registry.names()))
+        raise registry.unknown(name)
     loaded = registry.get(name)
     component = loaded.component
     files = []
