@@ -142,7 +142,10 @@ def plan_change(
     written = dict(composition.files)  # what the manifest records as written
 
     for path, item in composition.files.items():
-        target = confinement.target(path)
+        # What the manifest lists is read through it: a tampered entry is the state's fault.
+        target = (
+            state.target(path, confinement) if path in state.files else confinement.target(path)
+        )
         if target.exists() and not target.is_file():
             raise ConflictError(f"{path} is a directory in the project; uts needs a file there")
         current = target.read_bytes() if target.is_file() else None
@@ -195,7 +198,7 @@ def plan_change(
     for path, entry in state.files.items():
         if path in composition.files:
             continue
-        target = confinement.target(path)
+        target = state.target(path, confinement)
         if not target.is_file():
             continue
         current = target.read_bytes()

@@ -307,7 +307,7 @@ def diff(
     for item in state.drift():
         if wanted and item.path not in wanted:
             continue
-        target = state.root.joinpath(*item.path.split("/"))
+        target = state.target(item.path)
         current = target.read_bytes() if item.status == "modified" else None
         action = "update" if current is not None else "delete"
         changes.append(Change(item.path, action, item.owner, state.pristine(item.path), current))

@@ -85,6 +85,17 @@ class Confinement:
 
     def target(self, rel: str) -> Path:
         """The path of *rel* inside the root; no segment of it may be a symbolic link."""
+        link = self.link(rel)
+        if link is not None:
+            raise WriteError(
+                f"{os.path.join(self._base, link)} is a symbolic link; "
+                "uts does not write through links",
+                hint="replace the link with a real directory or file, then run again",
+            )
+        return Path(self._base, rel)
+
+    def link(self, rel: str) -> str | None:
+        """The first segment of *rel* (as a relative path) that is a symbolic link, if any."""
         self.relative(rel)
         directory, _, _ = rel.rpartition("/")
         if directory not in self._checked:
@@ -92,18 +103,10 @@ class Confinement:
             for end in range(1, len(parts) + 1):
                 prefix = "/".join(parts[:end])
                 if prefix not in self._checked:
-                    self._refuse_link(prefix)
+                    if os.path.islink(os.path.join(self._base, prefix)):
+                        return prefix
                     self._checked.add(prefix)
-        self._refuse_link(rel)
-        return Path(self._base, rel)
-
-    def _refuse_link(self, rel: str) -> None:
-        path = os.path.join(self._base, rel)
-        if os.path.islink(path):
-            raise WriteError(
-                f"{path} is a symbolic link; uts does not write through links",
-                hint="replace the link with a real directory or file, then run again",
-            )
+        return rel if os.path.islink(os.path.join(self._base, rel)) else None
 
 
 def plan_new(root: Path, files: Mapping[str, GeneratedFile], force: bool = False) -> Plan:
