@@ -145,3 +145,10 @@ def test_round_trip_property(current: str) -> None:
         if line not in after_lines and "[" not in line and not line.rstrip().endswith(("'", '"'))
     ]
     assert lost == []
+
+
+def test_emptying_an_array_gives_what_uts_renders_and_back() -> None:
+    one = rendering(["fastapi>=0.1"], [], OLD_STATE)
+    none = rendering([], [], OLD_STATE)
+    assert update_pyproject(one, one, none) == none  # "[]", as a fresh rendering has it
+    assert update_pyproject(none, none, one) == one
