@@ -45,15 +45,18 @@ class Plan(NamedTuple):
 
     def diff(self) -> str:
         """A unified diff of every effective change (binary files summarised)."""
+        from uts.report import printable
+
         chunks: list[str] = []
         for change in self.effective:
-            old_name = "/dev/null" if change.old is None else f"a/{change.path}"
-            new_name = "/dev/null" if change.new is None else f"b/{change.path}"
+            path = printable(change.path)  # a name from the manifest or a plugin: escaped
+            old_name = "/dev/null" if change.old is None else f"a/{path}"
+            new_name = "/dev/null" if change.new is None else f"b/{path}"
             try:
                 old = (change.old or b"").decode("utf-8").splitlines(keepends=True)
                 new = (change.new or b"").decode("utf-8").splitlines(keepends=True)
             except UnicodeDecodeError:
-                chunks.append(f"Binary file {change.path} ({change.action})\n")
+                chunks.append(f"Binary file {path} ({change.action})\n")
                 continue
             lines = list(difflib.unified_diff(old, new, old_name, new_name))
             if not lines:

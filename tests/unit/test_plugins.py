@@ -395,3 +395,41 @@ def test_a_plugin_recipe_not_named_after_its_component_is_refused(site: Path) ->
     [error] = registry.errors
     assert "ships recipe 'starter.toml'" in error.message
     assert "shop.toml or shop-<recipe>.toml" in error.message
+
+
+LOUD = """
+from uts.plugin import Component, Option, impl
+
+@impl
+def uts_component():
+    return Component(name="{name}", version="1\\x1b[2J", summary="A \\x1b]0;title\\x07 summary",
+                     options=(Option("colour", default="red\\x1b[31m", help="\\u202eevil"),))
+
+@impl
+def uts_contribute(ctx, out):
+    out.file("odd\\x1b[31m\\u2028name.txt", "x\\n")
+"""
+
+
+def test_names_from_plugins_reach_the_terminal_escaped(
+    site: Path, tmp_path: Path, uts: Callable[..., Result]
+) -> None:
+    add_plugin(site, "uts-loud", "loud", LOUD)
+    results = [
+        uts("new", "demo", "--dir", tmp_path / "out", "--with", "loud"),
+        uts("new", "demo", "--dir", tmp_path / "dry", "--with", "loud", "--dry-run"),
+        uts("list"),
+        uts("info", "loud"),
+        uts("status", "--project", tmp_path / "out"),
+    ]
+    for index, result in enumerate(results):
+        assert result.code == 0, result.err
+        shown = result.out + result.err
+        # (The dry run's diff shows file content as it is: the manifest's JSON holds the
+        # file name with U+2028 raw, as JSON allows; its ESC is written as \u001b.)
+        unwanted = "\x7f" if index == 1 else "\x7f\u2028\u202e"
+        assert not [c for c in shown if (c < " " and c != "\n") or c in unwanted], shown
+    assert "odd\\x1b[31m\\u2028name.txt" in results[0].out  # the tree of created files
+    assert "b/odd\\x1b[31m\\u2028name.txt" in results[1].out  # the dry run's diff
+    assert "A \\x1b]0;title\\x07 summary" in results[2].out
+    assert "colour=red\\x1b[31m" in results[4].out

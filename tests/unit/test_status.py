@@ -167,3 +167,42 @@ def test_the_state_itself_is_not_read_through_a_link(uts: Uts, project: Path) ->
     result = uts("status", "--project", project)
     assert result.code == 9, result.err
     assert "symbolic link '.uts'" in result.err
+
+
+EVIL = "evil\x1b[31m\nname\u202e.txt"
+SHOWN = "evil\\x1b[31m\\x0aname\\u202e.txt"
+
+
+def _raw_controls(text: str) -> list[str]:
+    return [c for c in text if (c < " " and c != "\n") or "\x7f" <= c <= "\x9f" or c == "\u202e"]
+
+
+def test_names_from_the_state_reach_the_terminal_escaped(uts: Uts, project: Path) -> None:
+    _tamper(project, EVIL)  # recorded, and gone from disk: "deleted"
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    text = text.replace('recipe = "mvp"', 'recipe = "mvp\\u001b[2J"')
+    text += '\n[tool.uts.components."x\\u001b]0;owned\\u0007"]\nversion = "1\\u009b"\n'
+    pyproject.write_text(text, encoding="utf-8")
+    for command in (["status"], ["diff"]):
+        result = uts(*command, "--project", project)
+        assert result.code == 0, result.err
+        assert _raw_controls(result.out + result.err) == []
+        assert SHOWN in result.out
+    status = uts("status", "--project", project).out
+    assert "x\\x1b]0;owned\\x07 1\\x9b" in status
+    assert "deleted   " + SHOWN in status
+    assert json.loads(uts("status", "--json", "--project", project).out)["drift"][0]["path"] == EVIL
+
+
+def test_notes_and_errors_escape_names(uts: Uts, project: Path) -> None:
+    _tamper(project, EVIL.replace("\n", ""))
+    (project / EVIL.replace("\n", "")).write_text("changed by the user\n")
+    result = uts("remove", "crud", "--project", project)  # uts no longer writes it: kept
+    assert result.code == 0, result.err
+    assert "kept evil\\x1b[31mname\\u202e.txt: you modified it" in result.err
+    assert _raw_controls(result.out + result.err) == []
+    missing = uts("diff", "nope\x1b[31m.py", "--project", project)
+    assert missing.code == 2
+    assert "uts did not write nope\\x1b[31m.py" in missing.err
+    assert _raw_controls(missing.err) == []
