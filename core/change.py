@@ -74,6 +74,9 @@ def spec_for_remove(
                 f"component {name!r} is not part of this project",
                 hint="uts status lists the active components",
             )
+    keeper = _state_holder(state)
+    if keeper in names:
+        raise _keeps_state(keeper, names)
     metadata = {
         name: registry.get(name).component for name in components if name in registry.components
     }
@@ -101,14 +104,37 @@ def spec_for_remove(
             if other not in removed
             for req in _requires(metadata, other)
         }
-        orphans = {n for n in spec.auto if n not in removed and n not in needed}
+        orphans = {n for n in spec.auto if n not in removed and n not in needed and n != keeper}
         if not orphans:
             break
         removed |= orphans
+    if keeper in removed:
+        raise _keeps_state(keeper, names)
     spec.components = [n for n in spec.components if n not in removed]
     spec.options = {n: v for n, v in spec.options.items() if n not in removed}
     spec.auto -= removed
     return spec, [n for n in components if n in removed]
+
+
+def _state_holder(state: ProjectState) -> str | None:
+    """The component writing ``pyproject.toml``, where ``[tool.uts]`` lives: it stays.
+
+    Removing it would delete (or leave stale) the record of every other component while
+    the manifest says they are gone, so it is never removed, not even as an orphan.
+    """
+    entry = state.files.get(PYPROJECT)
+    owner = entry.get("owner") if isinstance(entry, dict) else None
+    return owner if isinstance(owner, str) else None
+
+
+def _keeps_state(keeper: str, names: list[str]) -> ResolutionError:
+    how = "" if keeper in names else f" (--cascade would take it with {', '.join(names)})"
+    return ResolutionError(
+        f"cannot remove {keeper!r}{how}: it writes {PYPROJECT}, where uts keeps its record "
+        "of this project ([tool.uts])",
+        hint="remove the other components by name; to stop using uts here, delete .uts/ "
+        "and the [tool.uts] table of pyproject.toml",
+    )
 
 
 def _requires(metadata: dict[str, Component], name: str) -> tuple[str, ...]:
@@ -142,7 +168,10 @@ def plan_change(
     written = dict(composition.files)  # what the manifest records as written
 
     for path, item in composition.files.items():
-        target = confinement.target(path)
+        # What the manifest lists is read through it: a tampered entry is the state's fault.
+        target = (
+            state.target(path, confinement) if path in state.files else confinement.target(path)
+        )
         if target.exists() and not target.is_file():
             raise ConflictError(f"{path} is a directory in the project; uts needs a file there")
         current = target.read_bytes() if target.is_file() else None
@@ -195,7 +224,7 @@ def plan_change(
     for path, entry in state.files.items():
         if path in composition.files:
             continue
-        target = confinement.target(path)
+        target = state.target(path, confinement)
         if not target.is_file():
             continue
         current = target.read_bytes()

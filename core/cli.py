@@ -9,6 +9,7 @@ import typer
 
 from uts import __version__
 from uts.errors import UsageError, UtsError
+from uts.report import printable
 
 if TYPE_CHECKING:
     from uts.plugin.manager import Registry
@@ -29,6 +30,11 @@ EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 error, 2 usage, 3 resolution, 4 option, 5 recipe, 6 plugin, "
     "7 render, 8 conflict, 9 state, 10 write, 70 internal error, 130 interrupted."
 )
+
+
+def _line(text: str, err: bool = False) -> None:
+    """Print one line; names in it come from files and plugins, so escape control characters."""
+    typer.echo(printable(text), err=err)
 
 
 def _version(value: bool) -> None:
@@ -56,7 +62,7 @@ def _registry() -> "Registry":
     from uts.plugin.manager import LoadError, load_registry
 
     def warn(error: LoadError) -> None:
-        typer.echo(
+        _line(
             f"warning: plugin {error.name!r} ({error.source}) failed to load: {error.message}",
             err=True,
         )
@@ -119,7 +125,7 @@ def new(
 
     package_name(name)
     registry = _registry()
-    chosen = load_recipe(recipe, find_recipes(lambda: registry.recipe_files))
+    chosen = load_recipe(recipe, find_recipes(lookup=registry.recipes_named))
     # The recipe's values for a component dropped with --without go with it.
     options: dict[str, dict[str, Any]] = {
         k: dict(v) for k, v in chosen.options.items() if k not in without
@@ -138,11 +144,11 @@ def new(
     root = (directory if directory is not None else Path(name)).absolute()
     plan = plan_new(root, composition.files, force=force)
     for added, by in composition.resolution.added_for.items():
-        typer.echo(f"adding {added!r}: required by {by!r}", err=True)
+        _line(f"adding {added!r}: required by {by!r}", err=True)
     if dry_run:
         typer.echo(plan.diff(), nl=False)
         counts = plan.counts()
-        typer.echo(
+        _line(
             f"dry run: would create {counts['create']} file(s) in {root} "
             f"({counts['keep']} already identical); nothing was written"
         )
@@ -194,7 +200,7 @@ def list_(
     if errors:
         typer.echo("\nFailed to load:", err=True)
         for e in errors:
-            typer.echo(f"  {e['name']} ({e['source']}): {e['error']}", err=True)
+            _line(f"  {e['name']} ({e['source']}): {e['error']}", err=True)
 
 
 @app.command()
@@ -270,20 +276,20 @@ def status(
         }
         typer.echo(json.dumps(data, indent=2))
         return
-    typer.echo(
+    _line(
         f"{state.tool.get('project-name', state.root.name)} at {state.root} "
         f"(recipe {state.tool.get('recipe')!r}, written by uts {state.tool.get('version')})"
     )
     typer.echo("components:")
     for name, data in components.items():
         options = " ".join(f"{k}={v}" for k, v in data.get("options", {}).items())
-        typer.echo(f"  {name} {data['version']}" + (f"  {options}" if options else ""))
+        _line(f"  {name} {data['version']}" + (f"  {options}" if options else ""))
     if not drift:
         typer.echo("no changes: every file is as uts wrote it")
         return
     typer.echo(f"changed since uts wrote them ({len(drift)}):")
     for item in drift:
-        typer.echo(f"  {item.status:<9} {item.path}  ({item.owner})")
+        _line(f"  {item.status:<9} {item.path}  ({item.owner})")
 
 
 @app.command()
@@ -307,7 +313,7 @@ def diff(
     for item in state.drift():
         if wanted and item.path not in wanted:
             continue
-        target = state.root.joinpath(*item.path.split("/"))
+        target = state.target(item.path)
         current = target.read_bytes() if item.status == "modified" else None
         action = "update" if current is not None else "delete"
         changes.append(Change(item.path, action, item.owner, state.pristine(item.path), current))
@@ -321,11 +327,11 @@ def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
 
     plan = report.plan
     for path in report.left_deleted:
-        typer.echo(f"note: {path} was deleted by you; uts leaves it deleted", err=True)
+        _line(f"note: {path} was deleted by you; uts leaves it deleted", err=True)
     for path in report.kept:
-        typer.echo(f"kept {path}: you modified it (--delete-modified removes it)", err=True)
+        _line(f"kept {path}: you modified it (--delete-modified removes it)", err=True)
     for path, (owner, hint) in sorted(report.held.items()):
-        typer.echo(
+        _line(
             f"note: {path} is history that {owner!r} writes once; uts leaves it as it is"
             + (f" ({hint})" if hint else ""),
             err=True,
@@ -343,18 +349,16 @@ def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
     )
     if dry_run:
         typer.echo(plan.diff(), nl=False)
-        typer.echo(f"dry run: would {verb}: {summary}; nothing was written")
+        _line(f"dry run: would {verb}: {summary}; nothing was written")
         return
     if not plan.effective:
-        typer.echo(f"nothing to change: {verb} leaves the project as it is")
+        _line(f"nothing to change: {verb} leaves the project as it is")
         return
     commit(plan)
-    typer.echo(f"{verb}: {summary}")
+    _line(f"{verb}: {summary}")
     if report.conflicts:
         for path, count in sorted(report.conflicts.items()):
-            typer.echo(
-                f"conflict: {path} has {count} conflict marker block(s) to resolve", err=True
-            )
+            _line(f"conflict: {path} has {count} conflict marker block(s) to resolve", err=True)
         raise typer.Exit(8)
 
 
@@ -396,7 +400,7 @@ def add(
     new = [name for name in components if name not in active or active[name].get("auto")]
     for name in components:
         if name in active and name not in new:
-            typer.echo(f"{name} is already part of this project", err=True)
+            _line(f"{name} is already part of this project", err=True)
     sets = _parse_sets(set_)
     if not new and not sets:
         typer.echo("nothing to change")
@@ -407,7 +411,7 @@ def add(
     report = plan_change(registry, state, spec, ask)
     for added, by in report.composition.resolution.added_for.items():
         if added not in active:
-            typer.echo(f"adding {added!r}: required by {by!r}", err=True)
+            _line(f"adding {added!r}: required by {by!r}", err=True)
     _apply_change(report, dry_run, markers, "add " + " ".join(new or components))
 
 
@@ -436,7 +440,7 @@ def remove(
     spec, removed = spec_for_remove(state, registry, list(components), cascade)
     extra = [name for name in removed if name not in components]
     if extra:
-        typer.echo(f"also removing: {', '.join(extra)}", err=True)
+        _line(f"also removing: {', '.join(extra)}", err=True)
     report = plan_change(registry, state, spec, delete_modified=delete_modified)
     _apply_change(report, dry_run, markers, "remove " + " ".join(removed))
 
@@ -450,9 +454,9 @@ def run(argv: list[str]) -> int:
     except UtsError as error:
         if debug:
             raise
-        typer.echo(f"error: {error.message}", err=True)
+        _line(f"error: {error.message}", err=True)
         if error.hint:
-            typer.echo(f"hint: {error.hint}", err=True)
+            _line(f"hint: {error.hint}", err=True)
         return error.exit_code
     except typer.Exit as done:
         return int(done.exit_code)
@@ -467,7 +471,7 @@ def run(argv: list[str]) -> int:
     except Exception as error:
         if debug:
             raise
-        typer.echo(f"internal error: {type(error).__name__}: {error}", err=True)
+        _line(f"internal error: {type(error).__name__}: {error}", err=True)
         typer.echo("hint: run again with --debug for the traceback, and report it", err=True)
         return 70
     # Without standalone mode, typer.Exit(code) raised by a command comes back as a value.

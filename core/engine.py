@@ -66,7 +66,7 @@ class Composition(NamedTuple):
 def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Composition:
     """Run every phase for *spec* and return the project's files, in memory."""
     metadata = registry.metadata
-    resolution = resolve(metadata, spec.components, spec.without)
+    resolution = resolve(metadata, spec.components, spec.without, registry.unknown)
     for name in spec.options:
         if name not in resolution.order:
             raise OptionError(

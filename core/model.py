@@ -24,6 +24,23 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+STATE_DIR = ".uts"
+"""Where uts keeps a project's state; only the core writes there, never a component."""
+
+
+def refuse_state_path(path: str, origin: str) -> None:
+    """Refuse a component's output *path* (posix) inside :data:`STATE_DIR`.
+
+    Compared case-insensitively: on macOS and Windows ``.UTS/`` is the same directory.
+    """
+    head = path.split("/", 1)[0]
+    if head.casefold() == STATE_DIR:
+        raise RenderError(
+            f"{origin} writes {path}: {STATE_DIR}/ holds uts's own state and only uts writes there",
+            hint="write the file elsewhere in the project (this is a bug in the plugin)",
+        )
+
+
 class _Required:
     def __repr__(self) -> str:
         return "REQUIRED"
@@ -259,6 +276,7 @@ class Contributions:
         """Write a computed file at project-relative *path* (owned by this component)."""
         data = content.encode() if isinstance(content, str) else content
         posix = str(PurePosixPath(path))
+        refuse_state_path(posix, f"component {self._owner!r}")
         existing = self._store.files.get(posix)
         if existing is not None and existing.owner != self._owner:
             raise RenderError(

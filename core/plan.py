@@ -45,15 +45,18 @@ class Plan(NamedTuple):
 
     def diff(self) -> str:
         """A unified diff of every effective change (binary files summarised)."""
+        from uts.report import printable
+
         chunks: list[str] = []
         for change in self.effective:
-            old_name = "/dev/null" if change.old is None else f"a/{change.path}"
-            new_name = "/dev/null" if change.new is None else f"b/{change.path}"
+            path = printable(change.path)  # a name from the manifest or a plugin: escaped
+            old_name = "/dev/null" if change.old is None else f"a/{path}"
+            new_name = "/dev/null" if change.new is None else f"b/{path}"
             try:
                 old = (change.old or b"").decode("utf-8").splitlines(keepends=True)
                 new = (change.new or b"").decode("utf-8").splitlines(keepends=True)
             except UnicodeDecodeError:
-                chunks.append(f"Binary file {change.path} ({change.action})\n")
+                chunks.append(f"Binary file {path} ({change.action})\n")
                 continue
             lines = list(difflib.unified_diff(old, new, old_name, new_name))
             if not lines:
@@ -85,6 +88,17 @@ class Confinement:
 
     def target(self, rel: str) -> Path:
         """The path of *rel* inside the root; no segment of it may be a symbolic link."""
+        link = self.link(rel)
+        if link is not None:
+            raise WriteError(
+                f"{os.path.join(self._base, link)} is a symbolic link; "
+                "uts does not write through links",
+                hint="replace the link with a real directory or file, then run again",
+            )
+        return Path(self._base, rel)
+
+    def link(self, rel: str) -> str | None:
+        """The first segment of *rel* (as a relative path) that is a symbolic link, if any."""
         self.relative(rel)
         directory, _, _ = rel.rpartition("/")
         if directory not in self._checked:
@@ -92,18 +106,10 @@ class Confinement:
             for end in range(1, len(parts) + 1):
                 prefix = "/".join(parts[:end])
                 if prefix not in self._checked:
-                    self._refuse_link(prefix)
+                    if os.path.islink(os.path.join(self._base, prefix)):
+                        return prefix
                     self._checked.add(prefix)
-        self._refuse_link(rel)
-        return Path(self._base, rel)
-
-    def _refuse_link(self, rel: str) -> None:
-        path = os.path.join(self._base, rel)
-        if os.path.islink(path):
-            raise WriteError(
-                f"{path} is a symbolic link; uts does not write through links",
-                hint="replace the link with a real directory or file, then run again",
-            )
+        return rel if os.path.islink(os.path.join(self._base, rel)) else None
 
 
 def plan_new(root: Path, files: Mapping[str, GeneratedFile], force: bool = False) -> Plan:

@@ -160,6 +160,8 @@ def _insert(items: list[_Item], rest: str, requirement: str) -> str:
     name = requirement_name(requirement)
     position = next((i for i, other in enumerate(names) if other > name), len(items))
     if not items:
+        if not rest.strip():  # as uts renders an array: one requirement a line
+            return _join_array([_Item("\n    ", _quote(requirement, None), ",")], "\n")
         lead, tail = ("\n    ", ",") if "\n" in rest else ("", "")
         return _join_array([_Item(lead, _quote(requirement, None), tail)], rest)
     if position < len(items):
@@ -183,6 +185,8 @@ def _insert(items: list[_Item], rest: str, requirement: str) -> str:
 def _delete(items: list[_Item], rest: str, position: int) -> str:
     """Remove the item at *position*, undoing what _insert would have added for it."""
     gone = items.pop(position)
+    if not items and not rest.strip():  # empty, as uts renders it: "[]"
+        return "[]"
     if position < len(items):
         if "\n" not in gone.lead:
             items[position].lead = gone.lead

@@ -37,30 +37,49 @@ def builtin_recipe_dir() -> Path:
 class RecipeIndex(Mapping[str, tuple[Path, str]]):
     """Recipe name to (file, source): built-ins first, then those plugins ship.
 
-    The recipes plugins ship are asked for (which imports every plugin) only when a
-    name is not a built-in, or when the whole index is listed.
+    The recipes plugins ship are asked for (which imports every plugin) only when the
+    whole index is listed. With *lookup*, a name that is not a built-in is asked of
+    *lookup(name)* instead, which imports only the plugins that may ship it.
     """
 
     def __init__(
-        self, shipped: Iterable[tuple[Path, str]] | Callable[[], Iterable[tuple[Path, str]]]
+        self,
+        shipped: Iterable[tuple[Path, str]] | Callable[[], Iterable[tuple[Path, str]]],
+        lookup: Callable[[str], Iterable[tuple[Path, str]]] | None = None,
     ) -> None:
         self._found = {
             path.stem: (path, "built-in") for path in sorted(builtin_recipe_dir().glob("*.toml"))
         }
         self._shipped = shipped if callable(shipped) else (lambda: shipped)
+        self._lookup = lookup
+
+    def _add(self, shipped: Iterable[tuple[Path, str]]) -> None:
+        for path, plugin in shipped:
+            self._found.setdefault(path.stem, (path, f"plugin {plugin}"))
+
+    def known(self) -> list[str]:
+        """The recipe names found so far, without asking any plugin (for suggestions)."""
+        return sorted(self._found)
 
     def _all(self) -> dict[str, tuple[Path, str]]:
         if self._shipped is not None:
             shipped, self._shipped = self._shipped, None
-            for path, plugin in shipped():
-                self._found.setdefault(path.stem, (path, f"plugin {plugin}"))
+            self._add(shipped())
         return self._found
 
+    def _find(self, name: str) -> dict[str, tuple[Path, str]]:
+        if name in self._found:
+            return self._found
+        if self._lookup is not None:
+            self._add(self._lookup(name))
+            return self._found
+        return self._all()
+
     def __getitem__(self, name: str) -> tuple[Path, str]:
-        return self._found[name] if name in self._found else self._all()[name]
+        return self._find(name)[name]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._found or name in self._all()
+        return isinstance(name, str) and name in self._find(name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._all())
@@ -71,9 +90,13 @@ class RecipeIndex(Mapping[str, tuple[Path, str]]):
 
 def find_recipes(
     shipped: Iterable[tuple[Path, str]] | Callable[[], Iterable[tuple[Path, str]]] = (),
+    lookup: Callable[[str], Iterable[tuple[Path, str]]] | None = None,
 ) -> RecipeIndex:
-    """Every recipe by name: built-ins, then *shipped* ones (pairs, or a function giving them)."""
-    return RecipeIndex(shipped)
+    """Every recipe by name: built-ins, then *shipped* ones (pairs, or a function giving them).
+
+    With *lookup*, a name that is not a built-in is found by *lookup(name)* alone.
+    """
+    return RecipeIndex(shipped, lookup)
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -184,6 +207,8 @@ def _locate(
         return path, "file"
     if ref in available:
         return available[ref]
+    # Suggest from the names known without importing plugins: a typo must not run them.
+    known = available.known() if isinstance(available, RecipeIndex) else available
     raise RecipeError(
-        f"unknown recipe {ref!r}", hint=suggest(ref, available) + " (uts recipes lists them)"
+        f"unknown recipe {ref!r}", hint=suggest(ref, known) + " (uts recipes lists them)"
     )

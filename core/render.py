@@ -22,7 +22,7 @@ import jinja2
 from uts import __version__
 from uts.cache import cache_dir, store
 from uts.errors import RenderError
-from uts.model import GeneratedFile
+from uts.model import GeneratedFile, refuse_state_path
 
 __all__ = ["TemplateCache", "check_relative", "render_templates", "template_files"]
 
@@ -86,6 +86,7 @@ def check_relative(path: str, origin: str) -> str:
             f"{origin}: output path {path!r} leaves the project or is empty",
             hint="template paths must stay inside the project",
         )
+    refuse_state_path("/".join(parts), origin)
     return "/".join(parts)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,16 +13,36 @@ if TYPE_CHECKING:
     from uts.plan import Plan
     from uts.plugin.manager import Registry
 
-__all__ = ["component_info", "created_summary", "format_info", "table"]
+__all__ = ["component_info", "created_summary", "format_info", "printable", "table"]
+
+# C0 controls, DEL, C1 controls, the Unicode line and paragraph separators, and the
+# marks and overrides that reorder text (a name "abc\u202egnp.exe" shows as "abcexe.png").
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: object) -> str:
+    """*text* as one line safe for a terminal: control characters shown as escapes.
+
+    Names reach the terminal from files anyone can edit (the manifest, ``[tool.uts]``,
+    recipes, plugins): a raw ``ESC`` could recolour or rewrite the screen, a newline
+    forge a line of output. Everything uts prints about a name goes through here.
+    """
+    return _UNPRINTABLE.sub(_escape, str(text))
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A plain left-aligned text table; the last column is not padded."""
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header) - 1)]
+    shown = [[printable(cell) for cell in row] for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in shown) for i in range(len(header) - 1)]
     lines = []
-    for row in [header, *rows]:
-        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
-        lines.append("  ".join([*cells, str(row[-1])]).rstrip())
+    for row in shown:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
     return "\n".join(lines)
 
 
@@ -64,18 +85,18 @@ def created_summary(root: Path, composition: Composition, plan: Plan) -> str:
                     lines.append(f"  # {step['text']}")
                 step = step["command"]
             lines.append(f"  {step}")
-    return "\n".join(lines)
+    return "\n".join(map(printable, lines))
 
 
 def component_info(registry: Registry, name: str) -> dict[str, Any]:
     """Everything ``uts info`` shows about component *name*."""
-    from uts.errors import ResolutionError, UtsError
+    from uts.errors import UtsError
     from uts.model import Context, Contributions, FragmentStore
     from uts.render import TEMPLATE_SUFFIX, template_files
-    from uts.resolve import resolve, resolve_options, suggest
+    from uts.resolve import resolve, resolve_options
 
     if name not in registry.components:
-        raise ResolutionError(f"unknown component {name!r}", hint=suggest(name, registry.names()))
+        raise registry.unknown(name)
     loaded = registry.get(name)
     component = loaded.component
     files = []
@@ -146,4 +167,4 @@ def format_info(data: dict[str, Any]) -> str:
         for item in data["fragments"]:
             key = f" [{item['key']}]" if item["key"] else ""
             lines.append(f"  {item['slot']}{key}: {item['value']}")
-    return "\n".join(lines)
+    return "\n".join(map(printable, lines))

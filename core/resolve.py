@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
-from uts.errors import OptionError, ResolutionError
+from uts.errors import OptionError, ResolutionError, UtsError
 from uts.model import Component
 
 __all__ = ["Resolution", "resolve", "resolve_options", "suggest"]
@@ -32,16 +32,21 @@ def resolve(
     components: Mapping[str, Component],
     requested: Iterable[str],
     without: Iterable[str] = (),
+    unknown: Callable[[str], UtsError] | None = None,
 ) -> Resolution:
     """Resolve *requested* (minus *without*) against *components*.
 
     The order is stable: a component comes after everything it requires, and otherwise
-    in the order it was requested; requirements are visited in sorted order.
+    in the order it was requested; requirements are visited in sorted order. A name
+    that is not there is refused with *unknown(name)* (by default a
+    :class:`ResolutionError` suggesting the closest of *components*).
     """
     requested = list(dict.fromkeys(requested))
     without = list(dict.fromkeys(without))
     for name in requested + without:
         if name not in components:
+            if unknown is not None:
+                raise unknown(name)
             raise ResolutionError(f"unknown component {name!r}", hint=suggest(name, components))
 
     excluded = set(without)

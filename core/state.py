@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from uts.errors import StateError
+from uts.errors import StateError, WriteError
 from uts.model import GeneratedFile
+from uts.plan import Confinement
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -32,6 +33,7 @@ __all__ = [
 MANIFEST_PATH = ".uts/manifest.json"
 MANIFEST_FORMAT = 1
 STATE_OWNER = "uts"
+_RESTORE = f"restore {MANIFEST_PATH} from version control (git checkout -- {MANIFEST_PATH})"
 
 
 def sha256(data: bytes) -> str:
@@ -88,11 +90,28 @@ class ProjectState(NamedTuple):
             return str(entry["text"]).encode("utf-8")
         return base64.b64decode(entry["base64"])
 
+    def target(self, path: str, confinement: Confinement | None = None) -> Path:
+        """Where the file of manifest entry *path* is; refused if reaching it leaves the project.
+
+        Entries that are absolute or hold ``..`` never get past :func:`load_project`; a
+        symbolic link on the way (to a directory or a file) is refused here, as uts
+        refuses to write through one. Pass one *confinement* for many entries.
+        """
+        link = (confinement or Confinement(self.root)).link(path)
+        if link is not None:
+            raise StateError(
+                f"{MANIFEST_PATH}: entry {path!r} leads through the symbolic link {link!r}; "
+                "uts reads and writes no file through links",
+                hint=f"replace the link with a real directory or file, or {_RESTORE}",
+            )
+        return self.root.joinpath(path)
+
     def drift(self) -> list[Drift]:
         """Files whose content differs from what uts wrote, or that are gone."""
         found: list[Drift] = []
+        confinement = Confinement(self.root)
         for path, entry in sorted(self.files.items()):
-            target = self.root.joinpath(*path.split("/"))
+            target = self.target(path, confinement)
             if not target.is_file():
                 found.append(Drift(path, entry["owner"], "deleted"))
             elif sha256(target.read_bytes()) != entry["sha256"]:
@@ -112,10 +131,32 @@ def find_project(start: Path) -> Path:
     )
 
 
+def _check_entry(confinement: Confinement, path: str) -> None:
+    """Refuse a manifest entry naming a file outside the project (tampered state)."""
+    try:
+        confinement.relative(path)
+    except WriteError:
+        raise StateError(
+            f"{MANIFEST_PATH}: entry {path!r} names a file outside the project",
+            hint=_RESTORE,
+        ) from None
+    if "\0" in path or "\\" in path:  # a NUL is no file name; "\\" is a separator on Windows
+        raise StateError(f"{MANIFEST_PATH}: entry {path!r} is not a valid path", hint=_RESTORE)
+
+
 def load_project(root: Path) -> ProjectState:
     """Read ``[tool.uts]`` and the manifest of the project at *root*, checking both."""
     import tomllib
 
+    confinement = Confinement(root)
+    for own in (MANIFEST_PATH, "pyproject.toml"):  # the state itself stays inside too
+        link = confinement.link(own)
+        if link is not None:
+            raise StateError(
+                f"{root / own} is reached through the symbolic link {link!r}; "
+                "uts reads and writes no file through links",
+                hint="replace the link with a real directory or file",
+            )
     manifest_path = root / MANIFEST_PATH
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -139,6 +180,7 @@ def load_project(root: Path) -> ProjectState:
                 f"{manifest_path}: entry for {path!r} is incomplete",
                 hint="restore the manifest from version control",
             )
+        _check_entry(confinement, path)
     pyproject = root / "pyproject.toml"
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))

@@ -9,8 +9,11 @@ Environment switches:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
@@ -19,7 +22,7 @@ from typing import Any, NamedTuple
 
 import pluggy
 
-from uts.errors import PluginError, UtsError
+from uts.errors import PluginError, ResolutionError, UtsError
 from uts.model import Component, Context, Contributions
 from uts.plugin import PROJECT_NAME
 from uts.plugin import spec as hookspecs
@@ -137,6 +140,24 @@ class Registry:
         self._discovered()
         return sorted({*self._loaded, *self._pending})
 
+    def unknown(self, name: str) -> UtsError:
+        """The error for a component *name* that is not there, without importing anything.
+
+        A plugin that failed to load is named with its failure; any other name gets the
+        closest names there are (entry-point and built-in names, so one slow or broken
+        plugin cannot stall a typo).
+        """
+        from uts.resolve import suggest
+
+        for failure in self.errors:
+            if failure.name == name:
+                return PluginError(
+                    f"component {name!r} is not available: plugin {name!r} ({failure.source}) "
+                    f"failed to load: {failure.message}",
+                    hint=f"fix or uninstall it, or skip it with UTS_BLOCK_PLUGINS={name}",
+                )
+        return ResolutionError(f"unknown component {name!r}", hint=suggest(name, self.names()))
+
     def ensure(self, name: str) -> LoadedComponent | None:
         """The component *name*, its plugin imported now if need be; None if there is none."""
         if name in self._loaded:
@@ -160,16 +181,27 @@ class Registry:
         self.load_all()
         return list(self._recipe_files)
 
+    def recipes_named(self, recipe: str) -> list[tuple[Path, str]]:
+        """The files of plugin recipe *recipe*, importing only the plugins that may ship it.
+
+        A plugin's recipes are named after its component (``shop``, ``shop-starter``),
+        so the name alone says which plugins to ask; a typo imports none.
+        """
+        for name in self.names():
+            if recipe == name or recipe.startswith(name + "-"):
+                self.ensure(name)
+        return [(path, owner) for path, owner in self._recipe_files if path.stem == recipe]
+
     def get(self, name: str) -> LoadedComponent:
         return self.components[name]
 
     def _load(self, name: str, source: str, load: Callable[[], object]) -> None:
         try:
             _register(self, name, source, load)
-        except Exception as error:  # a broken plugin must not take the others down
-            message = str(error.message if isinstance(error, UtsError) else error)
-            if not isinstance(error, UtsError):
-                message = f"{type(error).__name__}: {message}"
+        except BaseException as error:  # a broken plugin must not take the others down
+            if _passes_through(error):
+                raise
+            message = _describe(error)
             if self.strict:
                 raise PluginError(
                     f"plugin {name!r} ({source}) failed to load: {message}",
@@ -201,11 +233,39 @@ class Registry:
             if f"{name!r}" not in error.message and name not in error.message.split():
                 error.message = f"component {name!r}: {error.message}"
             raise
-        except Exception as error:
+        except BaseException as error:  # sys.exit() in a hook too: the plugin is named
+            if _passes_through(error):
+                raise
+            what = (
+                f"called sys.exit({error.code!r}) in {hook}"
+                if isinstance(error, SystemExit)
+                else f"raised {type(error).__name__} in {hook}: {error}"
+            )
             raise PluginError(
-                f"component {name!r} raised {type(error).__name__} in {hook}: {error}",
+                f"component {name!r} {what}",
                 hint=f"this is a bug in the plugin {name!r}; --debug shows the traceback",
             ) from error
+
+
+def _passes_through(error: BaseException) -> bool:
+    """Whether *error* must end the run rather than be blamed on a plugin.
+
+    Ctrl-C, and uts's own control flow (a signal turned into an exception, say), are
+    not the plugin's doing; anything else a plugin raises, ``SystemExit`` included, is.
+    """
+    if isinstance(error, KeyboardInterrupt):
+        return True
+    ours = type(error).__module__.partition(".")[0] == "uts"
+    return ours and not isinstance(error, Exception)
+
+
+def _describe(error: BaseException) -> str:
+    """Why a plugin failed to load, in words (``sys.exit(2)`` reads better than ``2``)."""
+    if isinstance(error, UtsError):
+        return error.message
+    if isinstance(error, SystemExit):
+        return f"it called sys.exit({error.code!r})"
+    return f"{type(error).__name__}: {error}"
 
 
 def _impl_function(
@@ -279,11 +339,34 @@ def registry_from(
     return registry.load_all()
 
 
+def _import_quietly(load: Callable[[], object]) -> object:
+    """Import a plugin with uts's command line hidden from it and its output held back.
+
+    A module that runs ``argparse`` at import would otherwise parse uts's arguments,
+    print a usage that reads as uts's own and exit 2; with an empty ``sys.argv[1:]`` it
+    sees no command line at all. What it prints would land in uts's output (``--json``
+    included); if the import fails, the last line it printed joins the error instead.
+    """
+    saved = sys.argv
+    sys.argv = saved[:1]
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            return load()
+    except BaseException as error:
+        last = printed.getvalue().strip().rpartition("\n")[2].strip()
+        if last and not _passes_through(error):
+            raise PluginError(f"{_describe(error)} (it printed: {last})") from error
+        raise
+    finally:
+        sys.argv = saved
+
+
 def _register(registry: Registry, name: str, source: str, load: Callable[[], object]) -> None:
     if name in registry._loaded:
         other = registry._loaded[name].source
         raise PluginError(f"component name {name!r} is already provided by {other}")
-    plugin = load()
+    plugin = _import_quietly(load)
     if not isinstance(plugin, ModuleType | type) and not hasattr(plugin, "uts_component"):
         raise PluginError(f"entry point {name!r} does not point at a module or plugin object")
     pm = registry.pm
@@ -304,6 +387,12 @@ def _register(registry: Registry, name: str, source: str, load: Callable[[], obj
             )
         recipes = _impl_function(pm, plugin, "uts_recipes")
         shipped = [Path(path) for path in (recipes() if recipes else [])]
+        for path in shipped:
+            if path.stem != name and not path.stem.startswith(name + "-"):
+                raise PluginError(
+                    f"it ships recipe {path.name!r}; a plugin's recipes are named after its "
+                    f"component: {name}.toml or {name}-<recipe>.toml"
+                )
     except BaseException:
         pm.unregister(plugin)
         raise

@@ -39,7 +39,10 @@ def uts_component() -> Component:  # type: ignore[empty-body]
 
 @_spec
 def uts_recipes() -> list[Path]:  # type: ignore[empty-body]
-    """Return recipe files (TOML) this plugin ships; each is found by its ``name``.
+    """Return recipe files (TOML) this plugin ships; each is found by its file name.
+
+    Name them after the component (``shop.toml``, ``shop-starter.toml``): uts imports
+    a plugin to find a recipe only when the recipe's name starts with its component's.
 
     .. versionadded:: 0.1
     """

@@ -218,3 +218,21 @@ def test_blocking_the_broken_plugin_silences_it(installed: Installed) -> None:
     assert "shout" in result.stdout
     strict = installed.uts("list", UTS_BLOCK_PLUGINS=BROKEN_NAME, UTS_STRICT_PLUGINS="1")
     assert strict.returncode == 0, strict.stderr
+
+
+def test_a_typo_is_answered_without_importing_any_plugin(installed: Installed) -> None:
+    # Strict mode turns importing the broken plugin into exit 6: a typo must not import it.
+    project = installed.work / "typo"
+    made = installed.uts("new", "demo", "--dir", project, UTS_STRICT_PLUGINS="1")
+    assert made.returncode == 0, made.stderr
+    typos = [
+        (["add", "monitorin", "--project", str(project)], 3, "did you mean 'monitoring'"),
+        (["new", "x", "--dir", str(installed.work / "x"), "--with", "shou"], 3, "'shout'"),
+        (["info", "monitorin"], 3, "did you mean 'monitoring'"),
+        (["new", "x", "--dir", str(installed.work / "x"), "--recipe", "ful"], 5, "'full'"),
+    ]
+    for args, code, hint in typos:
+        result = installed.uts(*args, UTS_STRICT_PLUGINS="1")
+        assert result.returncode == code, (args, result.stderr)
+        assert hint in result.stderr
+        assert BROKEN_NAME not in result.stderr and "Traceback" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -299,3 +300,60 @@ def test_files_outside_the_history_are_rewritten_as_usual(uts: Uts, tmp_path: Pa
     assert result.code == 0, result.err
     assert (root / "shop/core/config/settings.py").read_bytes() != settings  # auth's settings
     assert result.err.count("note:") == 1  # the initial revision only
+
+
+def assert_coherent(uts: Uts, root: Path, components: set[str]) -> None:
+    """[tool.uts], the manifest and the disk agree: *components* are active, all files as written."""
+    data = json.loads(uts("status", "--json", "--project", root).out)
+    assert set(data["components"]) == components
+    assert data["drift"] == []
+    manifest = json.loads((root / ".uts/manifest.json").read_text(encoding="utf-8"))
+    assert {entry["owner"] for entry in manifest["files"].values()} <= components
+
+
+@pytest.mark.parametrize(
+    ("names", "left"),
+    [
+        (["database"], {"project", "fastapi"}),
+        (["fastapi"], {"project", "database"}),
+        (["fastapi", "database"], {"project"}),
+    ],
+)
+def test_cascade_removal_leaves_state_and_disk_in_agreement(
+    uts: Uts, tmp_path: Path, names: list[str], left: set[str]
+) -> None:
+    root = tmp_path / "demo"
+    assert uts("new", "demo", "--dir", root).code == 0  # mvp: crud needs fastapi and database
+    result = uts("remove", *names, "--cascade", "--project", root)
+    assert result.code == 0, result.err
+    assert "also removing: crud" in result.err
+    assert_coherent(uts, root, left)
+    assert not (root / "demo/api.py").exists()
+
+
+@pytest.mark.parametrize("cascade", [[], ["--cascade"]])
+def test_the_component_holding_the_state_is_never_removed(
+    uts: Uts, tmp_path: Path, cascade: list[str]
+) -> None:
+    root = tmp_path / "demo"
+    assert uts("new", "demo", "--dir", root).code == 0
+    before = snapshot(root)
+    result = uts("remove", "project", *cascade, "--project", root)
+    assert result.code == 3
+    assert "cannot remove 'project': it writes pyproject.toml" in result.err
+    assert "delete .uts/ and the [tool.uts] table" in result.err
+    assert snapshot(root) == before
+
+
+def test_the_component_holding_the_state_stays_when_nothing_needs_it_any_more(
+    uts: Uts, tmp_path: Path
+) -> None:
+    recipe = tmp_path / "web.toml"
+    recipe.write_text('components = ["fastapi"]\n')
+    root = tmp_path / "demo"
+    assert uts("new", "demo", "--recipe", recipe, "--dir", root).code == 0
+    assert "auto = true" in (root / "pyproject.toml").read_text()  # project came for fastapi
+    result = uts("remove", "fastapi", "--project", root)
+    assert result.code == 0, result.err
+    assert_coherent(uts, root, {"project"})
+    assert "dependencies = []\n" in (root / "pyproject.toml").read_text()

@@ -230,3 +230,27 @@ def test_gitignore_blocks_come_from_the_gitignore_slot() -> None:
     before = plain.files[".gitignore"].content.decode()
     assert before.endswith("htmlcov/\n")
     assert both.files[".gitignore"].content.decode() == before + "\n# Tool X\na/\n*.x\n"
+
+
+def _writes_state(tmp_path: Path, how: str, path: str) -> FakePlugin:
+    component = Component(name="evil", version="1", summary="")
+    if how == "template":
+        root = write_templates(tmp_path / "evil", {path + ".jinja": "{}\n"})
+        return FakePlugin(Component(name="evil", version="1", summary="", templates=root))
+    if how == "contribute":
+        return FakePlugin(component, contribute=lambda ctx, out: out.file(path, "{}\n"))
+    return FakePlugin(component, finalize=lambda ctx, files, out: out.file(path, "{}\n"))
+
+
+@pytest.mark.parametrize("how", ["template", "contribute", "finalize"])
+@pytest.mark.parametrize(
+    "path", [MANIFEST_PATH, ".uts/extra.json", "./.uts/x", ".UTS/manifest.json"]
+)
+def test_a_component_cannot_write_into_the_state_directory(
+    tmp_path: Path, how: str, path: str
+) -> None:
+    evil = _writes_state(tmp_path, how, path)
+    with pytest.raises(RenderError) as info:
+        compose(make_registry(base(tmp_path), evil), spec("base", "evil"))
+    assert info.value.message.startswith("component 'evil'")
+    assert "only uts writes there" in info.value.message

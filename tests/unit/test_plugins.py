@@ -82,6 +82,13 @@ def test_entry_point_plugins_are_found(site: Path) -> None:
             GOOD + "\n@impl\ndef uts_contribut(ctx, out):\n    pass\n",
             "unknown hook 'uts_contribut'",
         ),
+        ("import sys\nsys.exit(3)", "it called sys.exit(3)"),
+        ("class Boom(BaseException):\n    pass\nraise Boom('loud')", "Boom: loud"),
+        (
+            "import argparse\nparser = argparse.ArgumentParser()\nparser.add_argument('target')\n"
+            "parser.parse_args()\n",
+            "it called sys.exit(2) (it printed: ",
+        ),
     ],
 )
 def test_a_broken_plugin_is_reported_by_name_and_others_still_load(
@@ -254,3 +261,175 @@ def test_a_warm_new_does_not_import_importlib_metadata(tmp_path: Path) -> None:
 def test_an_unknown_component_is_suggested_without_importing_every_plugin() -> None:
     modules = _imported_modules("info", "kubernets")
     assert not [m for m in modules if m.startswith("uts_plugins.")]
+
+
+ARGPARSE_AT_IMPORT = (
+    "import argparse\n"
+    "parser = argparse.ArgumentParser()\n"
+    "parser.add_argument('--verbose', action='store_true')\n"
+    "ARGS = parser.parse_args()\n"
+)
+
+
+def test_a_plugin_parsing_the_command_line_at_import_does_not_see_uts_arguments(
+    site: Path, tmp_path: Path, uts: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_plugin(site, "uts-shop", "shop", ARGPARSE_AT_IMPORT + GOOD)
+    args = ["new", "demo", "--dir", str(tmp_path / "out"), "--with", "shop"]
+    monkeypatch.setattr(sys, "argv", ["uts", *args])  # as the console script sees it
+    result = uts(*args)
+    assert result.code == 0, result.err
+    assert "usage:" not in result.err + result.out
+    assert (tmp_path / "out" / "shop.txt").is_file()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("import sys\n    sys.exit(4)", "component 'shop' called sys.exit(4) in uts_contribute"),
+        (
+            "class Boom(BaseException):\n        pass\n    raise Boom('loud')",
+            "component 'shop' raised Boom in uts_contribute: loud",
+        ),
+    ],
+)
+def test_a_plugin_exiting_in_a_hook_is_a_plugin_error_naming_it(
+    site: Path, tmp_path: Path, uts: Callable[..., Result], body: str, message: str
+) -> None:
+    source = GOOD.replace('    out.file("{name}.txt"', f'    {body}\n    out.file("{{name}}.txt"')
+    add_plugin(site, "uts-shop", "shop", source)
+    result = uts("new", "demo", "--dir", tmp_path / "out", "--with", "shop")
+    assert result.code == 6, result.err
+    assert f"error: {message}" in result.err
+    assert "Traceback" not in result.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_needed_plugin_that_exits_at_import_is_a_plugin_error(
+    site: Path, tmp_path: Path, uts: Callable[..., Result]
+) -> None:
+    add_plugin(site, "uts-broken", "broken", "import sys\nsys.exit(0)\n")
+    result = uts("new", "demo", "--dir", tmp_path / "out", "--with", "broken")
+    assert result.code == 6, result.err
+    assert "warning: plugin 'broken' (uts-broken 1.0) failed to load: it called sys.exit(0)" in (
+        result.err
+    )
+    assert "error: component 'broken' is not available: plugin 'broken'" in result.err
+    assert uts("info", "broken").code == 6
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "raise KeyboardInterrupt\n",
+        GOOD.replace('    out.file("{name}.txt"', '    raise KeyboardInterrupt\n    out.file("x"'),
+    ],
+    ids=["at-import", "in-a-hook"],
+)
+def test_ctrl_c_inside_a_plugin_still_interrupts(
+    site: Path, tmp_path: Path, uts: Callable[..., Result], source: str
+) -> None:
+    add_plugin(site, "uts-shop", "shop", source)
+    result = uts("new", "demo", "--dir", tmp_path / "out", "--with", "shop")
+    assert result.code == 130  # (the line it prints is issue #9's signal work, not this)
+    assert "plugin" not in result.err
+    assert not (tmp_path / "out").exists()
+
+
+SPY = """
+import pathlib
+pathlib.Path(__file__).with_suffix(".imported").touch()
+raise RuntimeError("imported to make a suggestion")
+"""
+
+
+def test_typos_are_suggested_from_names_without_importing_any_plugin(
+    site: Path, tmp_path: Path, uts: Callable[..., Result]
+) -> None:
+    add_plugin(site, "uts-spy", "spy", SPY)
+    project = tmp_path / "demo"
+    assert uts("new", "demo", "--dir", project).code == 0
+    typos = {
+        ("add", "monitorin", "--project", str(project)): 3,
+        ("new", "x", "--dir", str(tmp_path / "x"), "--with", "monitorin"): 3,
+        ("info", "monitorin"): 3,
+        ("new", "x", "--dir", str(tmp_path / "x"), "--recipe", "ful"): 5,
+    }
+    for args, code in typos.items():
+        result = uts(*args)
+        assert result.code == code, (args, result.err)
+        assert "did you mean 'monitoring'" in result.err or "did you mean 'full'" in result.err
+        assert "spy" not in result.err
+    assert not (site / "uts_test_spy.imported").exists()
+
+
+SHOP_RECIPE = (
+    GOOD
+    + """
+import pathlib
+
+@impl
+def uts_recipes():
+    return [pathlib.Path(__file__).with_name("{recipe}.toml")]
+"""
+)
+
+
+def test_a_plugin_recipe_is_found_by_its_name_importing_only_its_plugin(
+    site: Path, tmp_path: Path, uts: Callable[..., Result]
+) -> None:
+    add_plugin(site, "uts-spy", "spy", SPY)
+    add_plugin(site, "uts-shop", "shop", SHOP_RECIPE.replace("{recipe}", "shop-starter"))
+    (site / "shop-starter.toml").write_text('extends = "mvp"\ncomponents = ["shop"]\n')
+    result = uts("new", "demo", "--dir", tmp_path / "out", "--recipe", "shop-starter")
+    assert result.code == 0, result.err
+    assert (tmp_path / "out" / "shop.txt").is_file()
+    assert not (site / "uts_test_spy.imported").exists()
+
+
+def test_a_plugin_recipe_not_named_after_its_component_is_refused(site: Path) -> None:
+    add_plugin(site, "uts-shop", "shop", SHOP_RECIPE.replace("{recipe}", "starter"))
+    registry = load_registry()
+    assert "shop" not in registry.components
+    [error] = registry.errors
+    assert "ships recipe 'starter.toml'" in error.message
+    assert "shop.toml or shop-<recipe>.toml" in error.message
+
+
+LOUD = """
+from uts.plugin import Component, Option, impl
+
+@impl
+def uts_component():
+    return Component(name="{name}", version="1\\x1b[2J", summary="A \\x1b]0;title\\x07 summary",
+                     options=(Option("colour", default="red\\x1b[31m", help="\\u202eevil"),))
+
+@impl
+def uts_contribute(ctx, out):
+    out.file("odd\\x1b[31m\\u2028name.txt", "x\\n")
+"""
+
+
+def test_names_from_plugins_reach_the_terminal_escaped(
+    site: Path, tmp_path: Path, uts: Callable[..., Result]
+) -> None:
+    add_plugin(site, "uts-loud", "loud", LOUD)
+    results = [
+        uts("new", "demo", "--dir", tmp_path / "out", "--with", "loud"),
+        uts("new", "demo", "--dir", tmp_path / "dry", "--with", "loud", "--dry-run"),
+        uts("list"),
+        uts("info", "loud"),
+        uts("status", "--project", tmp_path / "out"),
+    ]
+    for index, result in enumerate(results):
+        assert result.code == 0, result.err
+        shown = result.out + result.err
+        # (The dry run's diff shows file content as it is: the manifest's JSON holds the
+        # file name with U+2028 raw, as JSON allows; its ESC is written as \u001b.)
+        unwanted = "\x7f" if index == 1 else "\x7f\u2028\u202e"
+        assert not [c for c in shown if (c < " " and c != "\n") or c in unwanted], shown
+    assert "odd\\x1b[31m\\u2028name.txt" in results[0].out  # the tree of created files
+    assert "b/odd\\x1b[31m\\u2028name.txt" in results[1].out  # the dry run's diff
+    assert "A \\x1b]0;title\\x07 summary" in results[2].out
+    assert "colour=red\\x1b[31m" in results[4].out

@@ -9,7 +9,7 @@ import tomlkit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from uts.pyproject import set_tool_uts, update_pyproject
+from uts.pyproject import set_dependencies, set_tool_uts, update_pyproject
 
 OLD_STATE = {"version": "0.1.0", "recipe": "mvp", "components": {"project": {"version": "0.1.0"}}}
 NEW_STATE = {
@@ -145,3 +145,16 @@ def test_round_trip_property(current: str) -> None:
         if line not in after_lines and "[" not in line and not line.rstrip().endswith(("'", '"'))
     ]
     assert lost == []
+
+
+def test_emptying_an_array_gives_what_uts_renders_and_back() -> None:
+    def render(deps: list[str]) -> str:  # as the engine writes it
+        doc = tomlkit.parse('[project]\nname = "demo"\n')
+        set_dependencies(doc, {None: deps})
+        set_tool_uts(doc, OLD_STATE)
+        return tomlkit.dumps(doc)
+
+    one, none = render(["fastapi>=0.1"]), render([])
+    assert "dependencies = []\n" in none
+    assert update_pyproject(one, one, none) == none  # "[]", as a fresh rendering has it
+    assert update_pyproject(none, none, one) == one

@@ -93,3 +93,116 @@ def test_outside_a_project(uts: Uts, tmp_path: Path) -> None:
     result = uts("status", "--project", tmp_path)
     assert result.code == 9
     assert "no uts project" in result.err
+
+
+SECRET = "root:x:0:0:secret outside the project\n"
+
+
+def _tamper(project: Path, entry: str) -> None:
+    """Record *entry* in the manifest as if uts had written it (a copy of README's record)."""
+    manifest_path = project / ".uts" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["files"][entry] = manifest["files"]["README.md"]
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _outside(project: Path) -> Path:
+    elsewhere = project.parent / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "passwd").write_text(SECRET)
+    return elsewhere
+
+
+def _dotdot(project: Path) -> str:
+    _outside(project)
+    return "../elsewhere/passwd"
+
+
+def _absolute(project: Path) -> str:
+    return str(_outside(project) / "passwd")
+
+
+def _linked_directory(project: Path) -> str:
+    (project / "docs").symlink_to(_outside(project), target_is_directory=True)
+    return "docs/passwd"
+
+
+def _linked_file(project: Path) -> str:
+    (project / "NOTES.md").symlink_to(_outside(project) / "passwd")
+    return "NOTES.md"
+
+
+def _written_file_replaced_by_link(project: Path) -> str:
+    (project / "README.md").unlink()
+    (project / "README.md").symlink_to(_outside(project) / "passwd")
+    return "README.md"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [_dotdot, _absolute, _linked_directory, _linked_file, _written_file_replaced_by_link],
+)
+@pytest.mark.parametrize(
+    "command",
+    [["status"], ["status", "--json"], ["diff"], ["remove", "crud"], ["add", "monitoring"]],
+)
+def test_a_tampered_manifest_entry_is_never_read_outside_the_project(
+    uts: Uts, project: Path, make: Callable[[Path], str], command: list[str]
+) -> None:
+    entry = make(project)
+    _tamper(project, entry)
+    before = sorted(p.name for p in project.rglob("*"))
+    result = uts(*command, "--project", project)
+    assert result.code == 9, result.out + result.err
+    assert f"entry {entry!r}" in result.err
+    assert "version control" in result.err
+    assert "secret" not in result.out + result.err
+    assert sorted(p.name for p in project.rglob("*")) == before
+
+
+def test_the_state_itself_is_not_read_through_a_link(uts: Uts, project: Path) -> None:
+    elsewhere = project.parent / "elsewhere"
+    (project / ".uts").rename(elsewhere)
+    (project / ".uts").symlink_to(elsewhere, target_is_directory=True)
+    result = uts("status", "--project", project)
+    assert result.code == 9, result.err
+    assert "symbolic link '.uts'" in result.err
+
+
+EVIL = "evil\x1b[31m\nname\u202e.txt"
+SHOWN = "evil\\x1b[31m\\x0aname\\u202e.txt"
+
+
+def _raw_controls(text: str) -> list[str]:
+    return [c for c in text if (c < " " and c != "\n") or "\x7f" <= c <= "\x9f" or c == "\u202e"]
+
+
+def test_names_from_the_state_reach_the_terminal_escaped(uts: Uts, project: Path) -> None:
+    _tamper(project, EVIL)  # recorded, and gone from disk: "deleted"
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    text = text.replace('recipe = "mvp"', 'recipe = "mvp\\u001b[2J"')
+    text += '\n[tool.uts.components."x\\u001b]0;owned\\u0007"]\nversion = "1\\u009b"\n'
+    pyproject.write_text(text, encoding="utf-8")
+    for command in (["status"], ["diff"]):
+        result = uts(*command, "--project", project)
+        assert result.code == 0, result.err
+        assert _raw_controls(result.out + result.err) == []
+        assert SHOWN in result.out
+    status = uts("status", "--project", project).out
+    assert "x\\x1b]0;owned\\x07 1\\x9b" in status
+    assert "deleted   " + SHOWN in status
+    assert json.loads(uts("status", "--json", "--project", project).out)["drift"][0]["path"] == EVIL
+
+
+def test_notes_and_errors_escape_names(uts: Uts, project: Path) -> None:
+    _tamper(project, EVIL.replace("\n", ""))
+    (project / EVIL.replace("\n", "")).write_text("changed by the user\n")
+    result = uts("remove", "crud", "--project", project)  # uts no longer writes it: kept
+    assert result.code == 0, result.err
+    assert "kept evil\\x1b[31mname\\u202e.txt: you modified it" in result.err
+    assert _raw_controls(result.out + result.err) == []
+    missing = uts("diff", "nope\x1b[31m.py", "--project", project)
+    assert missing.code == 2
+    assert "uts did not write nope\\x1b[31m.py" in missing.err
+    assert _raw_controls(missing.err) == []
