@@ -1,0 +1,763 @@
+"""``uts adopt``: what an existing FastAPI project is, found without changing a line of it.
+
+It reads only the packaging files, the listing of the top level (and ``src/``), the
+modules at the top of each package, and the project modules the app's modules import:
+a project with thousands of other files costs the same.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from uts.errors import StateError, UsageError, UtsError
+from uts.packaging import Packaging, detect_packaging, read_pyproject
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+__all__ = [
+    "ADOPT_PATH",
+    "FINDING_KINDS",
+    "Adoption",
+    "AppSite",
+    "Finding",
+    "Insertion",
+    "Layout",
+    "detect",
+]
+
+ADOPT_PATH = ".uts/adopt.toml"
+FORMAT = 1
+# What adopt looks for, in the order it reports them.
+FINDING_KINDS = (
+    "settings",
+    "lifespan",
+    "event-handler",
+    "middleware",
+    "health-route",
+    "metrics-route",
+    "instrumentator",
+    "opentelemetry",
+    "tests",
+    "alembic",
+    "dockerfile",
+    "compose",
+    "ci",
+)
+_NOT_PACKAGES = {"tests", "test", "docs", "doc", "migrations", "alembic", "scripts", "examples"}
+_NOT_APP_MODULES = {"setup", "conftest", "noxfile", "fabfile", "tasks"}
+_MAX_MODULES = 300  # the import graph of one app; a guard, not a budget
+_ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "api_route", "route"}
+_ROUTE_CALLS = {"add_route", "add_api_route", "mount", "add_websocket_route"}
+# Fields written only when they have a value.
+_OPTIONAL = {"backend", "lock", "factory", "factory_file", "function", "line"}
+_PROMETHEUS = ("prometheus_fastapi_instrumentator", "starlette_exporter", "prometheus_client")
+
+
+class Layout(NamedTuple):
+    """How the code is laid out: ``module`` (main.py), ``package`` (app/) or ``src``."""
+
+    kind: str
+    name: str  # import name of the module or package
+    path: str  # project-relative file or directory
+
+
+class AppSite(NamedTuple):
+    """Where the FastAPI application is made."""
+
+    module: str  # dotted module holding *attr*
+    file: str
+    attr: str  # module-level app, or the factory function when there is no module-level app
+    line: int
+    factory: str | None = None  # the function that builds it
+    factory_file: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.module}:{self.attr}"
+
+
+class Insertion(NamedTuple):
+    """Where components wire themselves in: after the module-level assignment of
+    *variable*, or (with *function*) inside that factory just before ``return variable``."""
+
+    file: str
+    variable: str
+    function: str | None
+    line: int  # where it is now, for people; edits find the place by name
+
+
+class Finding(NamedTuple):
+    """Something the project already has that components must respect."""
+
+    kind: str
+    file: str
+    line: int | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """What ``uts adopt`` recorded about a project uts did not create."""
+
+    packaging: Packaging
+    layout: Layout
+    app: AppSite
+    insertion: Insertion | None
+    findings: tuple[Finding, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def missing(self) -> list[str]:
+        found = {f.kind for f in self.findings}
+        return [kind for kind in FINDING_KINDS if kind not in found]
+
+    def to_dict(self) -> dict[str, Any]:
+        def clean(data: dict[str, Any]) -> dict[str, Any]:
+            return {k.replace("_", "-"): v for k, v in data.items() if v is not None}
+
+        data: dict[str, Any] = {"format": FORMAT}
+        packaging = clean(self.packaging._asdict())
+        packaging["groups"] = list(self.packaging.groups)
+        data["packaging"] = packaging
+        data["layout"] = clean(self.layout._asdict())
+        data["app"] = clean(self.app._asdict())
+        if self.insertion is not None:
+            data["insertion"] = clean(self.insertion._asdict())
+        if self.notes:
+            data["notes"] = list(self.notes)
+        data["findings"] = [clean(f._asdict()) for f in self.findings]
+        return data
+
+    def to_toml(self) -> str:
+        """The record as TOML, deterministic (same project, same bytes)."""
+        import tomlkit
+
+        doc = tomlkit.document()
+        doc.add(tomlkit.comment("Written by `uts adopt`: what uts found in this project."))
+        for key, value in self.to_dict().items():
+            if key == "findings":
+                array = tomlkit.aot()
+                for item in value:
+                    array.append(tomlkit.item(item))
+                doc[key] = array
+            else:
+                doc[key] = value
+        return tomlkit.dumps(doc)
+
+    @classmethod
+    def from_toml(cls, text: str, source: str = ADOPT_PATH) -> Adoption:
+        """Read back what :meth:`to_toml` wrote; a damaged record is a StateError."""
+        import tomllib
+
+        try:
+            data = tomllib.loads(text)
+            if data.get("format") != FORMAT:
+                raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
+
+            def load(kind: Any, table: dict[str, Any]) -> Any:
+                values = {k.replace("-", "_"): v for k, v in table.items()}
+                unknown = set(values) - set(kind._fields)
+                missing = set(kind._fields) - set(values) - _OPTIONAL - set(kind._field_defaults)
+                if unknown or missing:
+                    raise ValueError(f"[{kind.__name__}] fields: {sorted(unknown | missing)}")
+                return kind(**{f: values.get(f, kind._field_defaults.get(f)) for f in kind._fields})
+
+            packaging = load(Packaging, data["packaging"])
+            packaging = packaging._replace(groups=tuple(packaging.groups))
+            insertion = data.get("insertion")
+            return cls(
+                packaging=packaging,
+                layout=load(Layout, data["layout"]),
+                app=load(AppSite, data["app"]),
+                insertion=load(Insertion, insertion) if insertion else None,
+                findings=tuple(load(Finding, f) for f in data.get("findings", [])),
+                notes=tuple(data.get("notes", ())),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise StateError(
+                f"{source} is not a valid uts adoption record: {error}",
+                hint="run uts adopt again to rewrite it",
+            ) from error
+
+
+# ---- reading the project's modules -----------------------------------------------------
+
+
+@dataclass
+class _Factory:
+    name: str
+    line: int
+    variable: str | None  # the name in its final ``return name``; None otherwise
+    return_line: int
+
+
+@dataclass
+class _Module:
+    name: str  # dotted
+    file: str  # project-relative
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
+    referenced: set[str] = field(default_factory=set)  # dotted modules it imports
+    apps: list[tuple[str, int]] = field(default_factory=list)  # attr = FastAPI(...)
+    calls: list[tuple[str, str, int]] = field(default_factory=list)  # attr = callee(...)
+    factories: dict[str, _Factory] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _dotted(node: cst.BaseExpression | None) -> str | None:
+    import libcst
+
+    if isinstance(node, libcst.Name):
+        return node.value
+    if isinstance(node, libcst.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+def _string(node: cst.BaseExpression | None) -> str | None:
+    import libcst
+
+    if isinstance(node, libcst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+class _Scanner:
+    """One pass over a module: imports, app candidates, factories and findings."""
+
+    def __init__(self, module: _Module, tree: cst.Module, package: str) -> None:
+        self.info = module
+        self.tree = tree
+        self.package = package
+        self.prefixes: dict[str, str] = {}  # router variable -> APIRouter(prefix=...)
+
+    def line(self, node: cst.CSTNode) -> int:
+        return int(self.positions[node].start.line)
+
+    def run(self) -> None:
+        import libcst
+        from libcst.metadata import MetadataWrapper, PositionProvider
+
+        wrapper = MetadataWrapper(self.tree, unsafe_skip_copy=True)
+        self.positions = wrapper.resolve(PositionProvider)
+        for node in self.tree.body:
+            if isinstance(node, libcst.SimpleStatementLine):
+                for small in node.body:
+                    if isinstance(small, libcst.Import | libcst.ImportFrom):
+                        self.imported(small)
+        for node in self.tree.body:
+            self.top_level(node)
+        scanner = self
+
+        class Visitor(libcst.CSTVisitor):
+            def visit_Call(self, node: libcst.Call) -> None:
+                scanner.call(node)
+
+            def visit_FunctionDef(self, node: libcst.FunctionDef) -> None:
+                scanner.decorated(node)
+
+            def visit_ClassDef(self, node: libcst.ClassDef) -> None:
+                scanner.class_def(node)
+
+        self.tree.visit(Visitor())
+
+    def qualified(self, node: cst.BaseExpression | None) -> str | None:
+        name = _dotted(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        base = self.info.imports.get(head, head)
+        return f"{base}.{rest}" if rest else base
+
+    def is_fastapi(self, node: cst.BaseExpression | None) -> bool:
+        import libcst
+
+        if not isinstance(node, libcst.Call):
+            return False
+        name = self.qualified(node.func)
+        return name is not None and (
+            name == "fastapi.FastAPI" or name.endswith(".FastAPI") or name == "FastAPI"
+        )
+
+    def imported(self, node: cst.Import | cst.ImportFrom) -> None:
+        import libcst
+
+        if isinstance(node, libcst.Import):
+            for alias in node.names:
+                name = _dotted(alias.name) or ""
+                local = alias.asname.name.value if alias.asname else name.split(".")[0]  # type: ignore[union-attr]
+                self.info.imports[local] = name if alias.asname else local
+                self.info.referenced.add(name)
+                self.found_import(name, node)
+            return
+        base = _dotted(node.module) if node.module else ""
+        if node.relative:
+            parts = self.package.split(".") if self.package else []
+            up = len(node.relative) - 1
+            parts = parts[: len(parts) - up] if up else parts
+            base = ".".join([*parts, base] if base else parts)
+        base = base or ""
+        self.info.referenced.add(base)
+        self.found_import(base, node)
+        if isinstance(node.names, libcst.ImportStar):
+            return
+        for alias in node.names:
+            name = alias.name.value  # type: ignore[union-attr]
+            local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
+            self.info.imports[local] = f"{base}.{name}"
+            self.info.referenced.add(f"{base}.{name}")
+
+    def found_import(self, name: str, node: cst.CSTNode) -> None:
+        if name.startswith(_PROMETHEUS):
+            self.add("instrumentator", node, f"import {name}")
+        elif name.startswith("opentelemetry"):
+            self.add("opentelemetry", node, f"import {name}")
+
+    def add(self, kind: str, node: cst.CSTNode, detail: str) -> None:
+        self.info.findings.append(Finding(kind, self.info.file, self.line(node), detail))
+
+    def top_level(self, node: cst.BaseStatement) -> None:
+        import libcst
+
+        if isinstance(node, libcst.FunctionDef):
+            self.function(node)
+            return
+        if not isinstance(node, libcst.SimpleStatementLine) or len(node.body) != 1:
+            return
+        small = node.body[0]
+        target: cst.BaseExpression | None = None
+        if isinstance(small, libcst.Assign) and len(small.targets) == 1:
+            target, value = small.targets[0].target, small.value
+        elif isinstance(small, libcst.AnnAssign) and small.value is not None:
+            target, value = small.target, small.value
+        if not isinstance(target, libcst.Name) or not isinstance(value, libcst.Call):
+            return
+        if self.is_fastapi(value):
+            self.info.apps.append((target.value, self.line(node)))
+        elif (self.qualified(value.func) or "").endswith("APIRouter"):
+            prefix = next((_string(a.value) for a in value.args if _keyword(a) == "prefix"), None)
+            if prefix:
+                self.prefixes[target.value] = prefix
+        else:
+            callee = self.qualified(value.func)
+            if callee:
+                self.info.calls.append((target.value, callee, self.line(node)))
+
+    def function(self, node: cst.FunctionDef) -> None:
+        import libcst
+
+        body = list(node.body.body) if isinstance(node.body, libcst.IndentedBlock) else []
+        annotated = node.returns is not None and self.qualified(node.returns.annotation) in (
+            "fastapi.FastAPI",
+            "FastAPI",
+        )
+        if node.returns is not None and _string(node.returns.annotation) == "FastAPI":
+            annotated = True
+        built: set[str] = set()
+        direct = False
+        for statement in body:
+            if not isinstance(statement, libcst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, libcst.Assign) and self.is_fastapi(small.value):
+                    built |= {
+                        t.target.value for t in small.targets if isinstance(t.target, libcst.Name)
+                    }
+                elif isinstance(small, libcst.AnnAssign) and self.is_fastapi(small.value):
+                    if isinstance(small.target, libcst.Name):
+                        built.add(small.target.value)
+                elif isinstance(small, libcst.Return) and self.is_fastapi(small.value):
+                    direct = True
+        last = body[-1] if body else None
+        returned = None
+        if isinstance(last, libcst.SimpleStatementLine) and isinstance(last.body[0], libcst.Return):
+            value = last.body[0].value
+            returned = value.value if isinstance(value, libcst.Name) else None
+        if not (annotated or direct or (returned is not None and returned in built)):
+            return
+        return_line = self.line(last) if last is not None else self.line(node)
+        self.info.factories[node.name.value] = _Factory(
+            node.name.value, self.line(node), returned, return_line
+        )
+
+    def call(self, node: cst.Call) -> None:
+        import libcst
+
+        if self.is_fastapi(node):
+            for arg in node.args:
+                if _keyword(arg) == "lifespan":
+                    self.add("lifespan", arg, f"lifespan={self.tree.code_for_node(arg.value)}")
+                elif _keyword(arg) in ("on_startup", "on_shutdown"):
+                    self.add("event-handler", arg, f"FastAPI({_keyword(arg)}=...)")
+            return
+        qualified = self.qualified(node.func) or ""
+        if qualified.split(".")[-1] in ("Instrumentator", "PrometheusMiddleware"):
+            self.add("instrumentator", node, f"{qualified.split('.')[-1]}()")
+        if qualified.endswith(("FastAPIInstrumentor.instrument_app", "FastAPIInstrumentor")):
+            self.add("opentelemetry", node, qualified.split(".")[-1])
+        if not isinstance(node.func, libcst.Attribute):
+            return
+        method = node.func.attr.value
+        first = _string(node.args[0].value) if node.args and not _keyword(node.args[0]) else None
+        if method == "add_event_handler":
+            self.add("event-handler", node, f"add_event_handler({first!r})")
+        elif method == "add_middleware" and node.args:
+            self.add("middleware", node, self.tree.code_for_node(node.args[0].value))
+        elif method in _ROUTE_CALLS and first is not None:
+            self.route(node, f"{method} {first}", first)
+        elif method == "include_router":
+            prefix = next((_string(a.value) for a in node.args if _keyword(a) == "prefix"), None)
+            if prefix:
+                self.route(node, f"include_router prefix {prefix}", prefix)
+
+    def route(self, node: cst.CSTNode, detail: str, path: str) -> None:
+        if path == "/health" or path.startswith(("/health/", "/healthz", "/health?")):
+            self.add("health-route", node, detail)
+        elif path == "/metrics" or path.startswith("/metrics/"):
+            self.add("metrics-route", node, detail)
+
+    def decorated(self, node: cst.FunctionDef) -> None:
+        import libcst
+
+        for decorator in node.decorators:
+            call = decorator.decorator
+            if not isinstance(call, libcst.Call) or not isinstance(call.func, libcst.Attribute):
+                continue
+            method = call.func.attr.value
+            owner = _dotted(call.func.value) or ""
+            first = (
+                _string(call.args[0].value) if call.args and not _keyword(call.args[0]) else None
+            )
+            if method == "on_event":
+                self.add("event-handler", decorator, f"on_event({first!r}) {node.name.value}")
+            elif method == "middleware":
+                self.add("middleware", decorator, f"@{owner}.middleware {node.name.value}")
+            elif method in _ROUTE_METHODS and first is not None:
+                path = self.prefixes.get(owner, "") + first
+                verb = method.upper() if method not in ("api_route", "route") else method
+                self.route(decorator, f"{verb} {path}", path)
+
+    def class_def(self, node: cst.ClassDef) -> None:
+        for base in node.bases:
+            name = _dotted(base.value) or ""
+            if name.split(".")[-1] == "BaseSettings":
+                self.add("settings", node, f"{node.name.value}(BaseSettings)")
+
+
+def _keyword(arg: cst.Arg) -> str | None:
+    return arg.keyword.value if arg.keyword is not None else None
+
+
+def _read_module(root: Path, rel: str, name: str) -> _Module:
+    from uts.cst import parse_module
+
+    path = root / rel
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UtsError(
+            f"{rel}: cannot read it: {error}", hint="fix the file, then rerun"
+        ) from error
+    tree = parse_module(source, rel)
+    module = _Module(name, rel)
+    package = name if rel.endswith("__init__.py") else name.rpartition(".")[0]
+    _Scanner(module, tree, package).run()
+    return module
+
+
+# ---- the project: layout, candidates, app ------------------------------------------------
+
+
+class _Project:
+    """The top level of a project, listed once, and the modules read so far."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.entries = _listing(root)
+        self.src = _listing(root / "src") if "src" in self.entries else {}
+        self.layouts: dict[str, Layout] = {}  # top-level import name -> its layout
+        for name, is_dir in sorted(self.src.items()):
+            if is_dir and (root / "src" / name / "__init__.py").is_file():
+                self.layouts[name] = Layout("src", name, f"src/{name}")
+        for name, is_dir in sorted(self.entries.items()):
+            if name.startswith(".") or name in self.layouts:
+                continue
+            if is_dir and name not in _NOT_PACKAGES and (root / name / "__init__.py").is_file():
+                self.layouts[name] = Layout("package", name, name)
+            elif not is_dir and name.endswith(".py") and _app_module_name(name):
+                self.layouts[name[:-3]] = Layout("module", name[:-3], name)
+        self.modules: dict[str, _Module] = {}
+
+    def file_of(self, dotted: str) -> str | None:
+        """The project-relative file of the project module *dotted*, if there is one."""
+        layout = self.layouts.get(dotted.split(".")[0])
+        if layout is None:
+            return None
+        if layout.kind == "module":
+            return layout.path if dotted == layout.name else None
+        base = "src/" if layout.kind == "src" else ""
+        parts = dotted.split(".")
+        for rel in (f"{base}{'/'.join(parts)}.py", f"{base}{'/'.join(parts)}/__init__.py"):
+            if (self.root / rel).is_file():
+                return rel
+        return None
+
+    def module(self, dotted: str) -> _Module | None:
+        if dotted not in self.modules:
+            rel = self.file_of(dotted)
+            if rel is None:
+                return None
+            self.modules[dotted] = _read_module(self.root, rel, dotted)
+        return self.modules[dotted]
+
+    def first_modules(self) -> list[str]:
+        """The modules where apps usually are: single modules, and each package's top."""
+        names: list[str] = []
+        for name, layout in sorted(self.layouts.items()):
+            if layout.kind == "module":
+                names.append(name)
+                continue
+            names.append(name)
+            for entry, is_dir in sorted(_listing(self.root / layout.path).items()):
+                if not is_dir and entry.endswith(".py") and entry != "__init__.py":
+                    names.append(f"{name}.{entry[:-3]}")
+        return names
+
+    def resolve_callable(self, qualified: str) -> tuple[_Module, _Factory] | None:
+        """The project factory named by *qualified* (``pkg.mod.func``), if it is one."""
+        module_name, _, func = qualified.rpartition(".")
+        module = self.module(module_name) if module_name else None
+        if module is not None and func in module.factories:
+            return module, module.factories[func]
+        return None
+
+
+def _app_module_name(filename: str) -> bool:
+    stem = filename[:-3]
+    return not (stem.startswith("test_") or stem.endswith("_test") or stem in _NOT_APP_MODULES)
+
+
+def _listing(directory: Path) -> dict[str, bool]:
+    """The names in *directory* (not recursive), each with whether it is a directory."""
+    try:
+        with os.scandir(directory) as entries:
+            return {entry.name: entry.is_dir() for entry in entries}
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+
+
+class _Candidate(NamedTuple):
+    module: _Module
+    attr: str
+    line: int
+    factory: tuple[_Module, _Factory] | None
+
+
+def _candidates(project: _Project, module: _Module, only: str | None = None) -> list[_Candidate]:
+    found = [_Candidate(module, attr, line, None) for attr, line in module.apps]
+    for attr, callee, line in module.calls:
+        qualified = callee if "." in callee else f"{module.name}.{callee}"
+        factory = project.resolve_callable(qualified)
+        if factory is not None or attr == only:
+            found.append(_Candidate(module, attr, line, factory))
+    for name, factory in module.factories.items():
+        found.append(_Candidate(module, name, factory.line, (module, factory)))
+    return [c for c in found if only is None or c.attr == only]
+
+
+def _find_app(project: _Project, app: str | None) -> _Candidate:
+    if app is not None:
+        return _chosen(project, app)
+    candidates: list[_Candidate] = []
+    for name in project.first_modules():
+        module = project.module(name)
+        if module is not None:
+            candidates += _candidates(project, module)
+    # A factory some module-level app is built with is that app, not a second one.
+    used = {
+        (c.factory[0].name, c.factory[1].name)
+        for c in candidates
+        if c.factory and c.attr != c.factory[1].name
+    }
+    candidates = [
+        c
+        for c in candidates
+        if not (c.factory and c.attr == c.factory[1].name and (c.module.name, c.attr) in used)
+    ]
+    if not candidates:
+        scanned = ", ".join(m.file for m in project.modules.values()) or "no Python module"
+        raise UtsError(
+            f"{project.root}: no FastAPI application found (looked in {scanned})",
+            hint="pass --app MODULE:ATTR, for example --app myservice.main:app",
+        )
+    if len(candidates) > 1:
+        listing = ", ".join(
+            f"{c.module.name}:{c.attr} ({c.module.file}:{c.line})" for c in candidates
+        )
+        raise UsageError(
+            f"{len(candidates)} FastAPI applications found: {listing}",
+            hint="choose one with --app MODULE:ATTR",
+        )
+    return candidates[0]
+
+
+def _chosen(project: _Project, app: str) -> _Candidate:
+    module_name, sep, attr = app.partition(":")
+    if not sep or not module_name or not attr.isidentifier():
+        raise UsageError(
+            f"--app {app!r} is not MODULE:ATTR", hint="for example --app myservice.main:app"
+        )
+    module = project.module(module_name)
+    if module is None:
+        raise UsageError(
+            f"--app {app!r}: no module {module_name} in {project.root}",
+            hint="give the import path of the module, as uvicorn takes it",
+        )
+    found = _candidates(project, module, only=attr)
+    if not found:
+        raise UsageError(
+            f"--app {app!r}: {module.file} has no FastAPI app or app factory named {attr!r}",
+            hint="name a module-level 'app = FastAPI(...)', or a function returning FastAPI",
+        )
+    return found[0]
+
+
+def _insertion(candidate: _Candidate, notes: list[str]) -> Insertion | None:
+    factory = candidate.factory
+    if factory is not None:
+        module, function = factory
+        if function.variable is not None:
+            return Insertion(module.file, function.variable, function.name, function.return_line)
+        notes.append(
+            f"{module.file}:{function.line}: {function.name}() does not end with "
+            "'return <name>'; uts cannot wire components inside it"
+        )
+        if candidate.attr == function.name:
+            return None
+    return Insertion(candidate.module.file, candidate.attr, None, candidate.line)
+
+
+def _follow(project: _Project, start: list[str]) -> list[_Module]:
+    """The project modules reachable by imports from *start* (the app's modules)."""
+    seen: dict[str, _Module] = {}
+    queue = deque(start)
+    while queue and len(seen) < _MAX_MODULES:
+        name = queue.popleft()
+        if name in seen:
+            continue
+        module = project.module(name)
+        if module is None:
+            continue
+        seen[name] = module
+        queue.extend(sorted(module.referenced))
+    return list(seen.values())
+
+
+def _file_findings(project: _Project) -> list[Finding]:
+    entries, found = project.entries, []
+    for name in ("tests", "test"):
+        if entries.get(name):
+            found.append(Finding("tests", f"{name}/", None, "test directory"))
+    tops = sorted(
+        n for n, d in entries.items() if not d and n.startswith("test_") and n.endswith(".py")
+    )
+    found += [Finding("tests", name, None, "test module") for name in tops]
+    if "alembic.ini" in entries:
+        found.append(Finding("alembic", "alembic.ini", None, "Alembic configuration"))
+    for name in sorted(entries):
+        if name == "Dockerfile" or name.startswith("Dockerfile.") or name.endswith(".Dockerfile"):
+            found.append(Finding("dockerfile", name, None, "Dockerfile"))
+        elif name in ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"):
+            found.append(Finding("compose", name, None, "Compose file"))
+    if entries.get(".github") and (project.root / ".github" / "workflows").is_dir():
+        for name in sorted(_listing(project.root / ".github" / "workflows")):
+            if name.endswith((".yml", ".yaml")):
+                found.append(Finding("ci", f".github/workflows/{name}", None, "GitHub Actions"))
+    if ".gitlab-ci.yml" in entries:
+        found.append(Finding("ci", ".gitlab-ci.yml", None, "GitLab CI"))
+    return found
+
+
+def detect(root: Path, app: str | None = None) -> Adoption:
+    """What the project at *root* is; *app* (``MODULE:ATTR``) picks among several apps."""
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a directory", hint="pass --project PATH")
+    packaging = detect_packaging(root, read_pyproject(root))
+    project = _Project(root)
+    candidate = _find_app(project, app)
+    notes: list[str] = []
+    insertion = _insertion(candidate, notes)
+    start = [candidate.module.name]
+    if candidate.factory is not None:
+        start.append(candidate.factory[0].name)
+    modules = _follow(project, start)
+    findings = sorted(
+        {f for module in modules for f in module.findings}, key=_finding_order
+    ) + _file_findings(project)
+    factory = candidate.factory
+    site = AppSite(
+        module=candidate.module.name,
+        file=candidate.module.file,
+        attr=candidate.attr,
+        line=candidate.line,
+        factory=factory[1].name if factory else None,
+        factory_file=factory[0].file if factory else None,
+    )
+    layout = project.layouts[candidate.module.name.split(".")[0]]
+    return Adoption(packaging, layout, site, insertion, tuple(findings), tuple(notes))
+
+
+def _finding_order(finding: Finding) -> tuple[int, str, int, str]:
+    return (FINDING_KINDS.index(finding.kind), finding.file, finding.line or 0, finding.detail)
+
+
+# ---- reporting ---------------------------------------------------------------------------
+
+_PACKAGING = {
+    "pep621": "PEP 621 [project] in pyproject.toml",
+    "poetry": "Poetry [tool.poetry.dependencies] in pyproject.toml",
+    "requirements": "requirements file",
+}
+
+
+def describe(adoption: Adoption) -> list[str]:
+    """What was found and what was not, one line each, for people."""
+    packaging, layout, site = adoption.packaging, adoption.layout, adoption.app
+    backend = f", built with {packaging.backend}" if packaging.backend else ", no build backend"
+    lines = [
+        f"packaging: {_PACKAGING[packaging.kind]}{backend}; "
+        f"dependencies go to {packaging.dependency_file}",
+    ]
+    if packaging.groups:
+        lines.append(f"  other dependency lists: {', '.join(packaging.groups)}")
+    if packaging.lock:
+        lines.append(f"  lock file: {packaging.lock} (regenerate it after dependency changes)")
+    lines.append(f"layout: {layout.kind} {layout.name!r} ({layout.path})")
+    made = f" built by {site.factory}() in {site.factory_file}" if site.factory else ""
+    lines.append(f"app: {site.ref} ({site.file}:{site.line}){made}")
+    insertion = adoption.insertion
+    if insertion is None:
+        lines.append("wiring: no place to wire components in (see note)")
+    elif insertion.function:
+        lines.append(
+            f"wiring: inside {insertion.function}() before 'return {insertion.variable}' "
+            f"({insertion.file}:{insertion.line})"
+        )
+    else:
+        lines.append(
+            f"wiring: after '{insertion.variable} = ...' ({insertion.file}:{insertion.line})"
+        )
+    lines.extend(f"note: {note}" for note in adoption.notes)
+    lines.append("found:" if adoption.findings else "found: nothing of what uts looks for")
+    for finding in adoption.findings:
+        where = finding.file + (f":{finding.line}" if finding.line else "")
+        lines.append(f"  {finding.kind:<15} {where}  {finding.detail}")
+    if adoption.missing:
+        lines.append(f"not found: {', '.join(adoption.missing)}")
+    return lines
