@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -493,6 +494,7 @@ class _Project:
             elif not is_dir and name.endswith(".py") and _app_module_name(name):
                 self.layouts[name[:-3]] = Layout("module", name[:-3], name)
         self.modules: dict[str, _Module] = {}
+        self.broken: list[UtsError] = []  # modules that did not parse, when tolerated
 
     def file_of(self, dotted: str) -> str | None:
         """The project-relative file of the project module *dotted*, if there is one."""
@@ -508,12 +510,24 @@ class _Project:
                 return rel
         return None
 
-    def module(self, dotted: str) -> _Module | None:
+    def module(self, dotted: str, tolerant: bool = False) -> _Module | None:
+        """The module *dotted* read and scanned; with *tolerant*, None when it does not parse
+        (the error is kept in :attr:`broken`)."""
         if dotted not in self.modules:
+            if tolerant and any(
+                e.message.startswith(f"{self.file_of(dotted)}:") for e in self.broken
+            ):
+                return None
             rel = self.file_of(dotted)
             if rel is None:
                 return None
-            self.modules[dotted] = _read_module(self.root, rel, dotted)
+            try:
+                self.modules[dotted] = _read_module(self.root, rel, dotted)
+            except UtsError as error:
+                if not tolerant:
+                    raise
+                self.broken.append(error)
+                return None
         return self.modules[dotted]
 
     def first_modules(self) -> list[str]:
@@ -532,7 +546,7 @@ class _Project:
     def resolve_callable(self, qualified: str) -> tuple[_Module, _Factory] | None:
         """The project factory named by *qualified* (``pkg.mod.func``), if it is one."""
         module_name, _, func = qualified.rpartition(".")
-        module = self.module(module_name) if module_name else None
+        module = self.module(module_name, tolerant=True) if module_name else None
         if module is not None and func in module.factories:
             return module, module.factories[func]
         return None
@@ -576,7 +590,7 @@ def _find_app(project: _Project, app: str | None) -> _Candidate:
         return _chosen(project, app)
     candidates: list[_Candidate] = []
     for name in project.first_modules():
-        module = project.module(name)
+        module = project.module(name, tolerant=True)
         if module is not None:
             candidates += _candidates(project, module)
     # A factory some module-level app is built with is that app, not a second one.
@@ -590,6 +604,8 @@ def _find_app(project: _Project, app: str | None) -> _Candidate:
         for c in candidates
         if not (c.factory and c.attr == c.factory[1].name and (c.module.name, c.attr) in used)
     ]
+    if not candidates and project.broken:
+        raise project.broken[0]  # the app may well be in the module that does not parse
     if not candidates:
         scanned = ", ".join(m.file for m in project.modules.values()) or "no Python module"
         raise UtsError(
@@ -651,7 +667,7 @@ def _follow(project: _Project, start: list[str]) -> list[_Module]:
         name = queue.popleft()
         if name in seen:
             continue
-        module = project.module(name)
+        module = project.module(name, tolerant=True)
         if module is None:
             continue
         seen[name] = module
@@ -697,6 +713,7 @@ def detect(root: Path, app: str | None = None) -> Adoption:
     if candidate.factory is not None:
         start.append(candidate.factory[0].name)
     modules = _follow(project, start)
+    notes += [f"{error.message}; not searched" for error in project.broken]
     findings = sorted(
         {f for module in modules for f in module.findings}, key=_finding_order
     ) + _file_findings(project)
@@ -761,3 +778,46 @@ def describe(adoption: Adoption) -> list[str]:
     if adoption.missing:
         lines.append(f"not found: {', '.join(adoption.missing)}")
     return lines
+
+
+def adopt_project(
+    root: Path, app: str | None, dry_run: bool, as_json: bool, echo: Callable[[str], Any]
+) -> None:
+    """``uts adopt``: detect, report, and (unless *dry_run*) write :data:`ADOPT_PATH`.
+
+    Only uts's own record is written; the project's files are never touched.
+    """
+    from uts.state import MANIFEST_PATH
+
+    root = root.absolute()
+    if (root / MANIFEST_PATH).is_file():
+        raise UsageError(
+            f"{root} is a project uts created ({MANIFEST_PATH} exists); it needs no adopting",
+            hint="uts add and uts remove work on it as it is",
+        )
+    adoption = detect(root, app)
+    content = adoption.to_toml().encode()
+    target = root / ADOPT_PATH
+    old = target.read_bytes() if target.is_file() else None
+    if as_json:
+        import json
+
+        echo(json.dumps(adoption.to_dict(), indent=2))
+    else:
+        echo(f"{root}: FastAPI project {adoption.app.ref}")
+        for line in describe(adoption):
+            echo(line)
+    action = "unchanged" if old == content else ("update" if old is not None else "create")
+    if dry_run:
+        if not as_json:
+            echo(f"dry run: would write {ADOPT_PATH} ({action}); nothing was written")
+        return
+    if action != "unchanged":
+        from uts.commit import commit
+        from uts.plan import Change, Plan
+
+        commit(Plan(root, [Change(ADOPT_PATH, action, "uts", old, content)]))  # type: ignore[arg-type]
+    if not as_json:
+        echo(
+            f"{'wrote' if action != 'unchanged' else 'kept'} {ADOPT_PATH}; no file of yours changed"
+        )

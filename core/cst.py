@@ -26,9 +26,14 @@ def parse_module(source: str, path: str) -> cst.Module:
     try:
         return libcst.parse_module(source)
     except libcst.ParserSyntaxError as error:
-        reason = error.message.splitlines()[0] if error.message else "invalid syntax"
+        line, column, reason = error.raw_line, error.raw_column + 1, "invalid syntax"
+        try:  # Python's own message says more ("'(' was never closed") than the parser's
+            compile(source, path, "exec", flags=0x400, dont_inherit=True)  # ast.PyCF_ONLY_AST
+        except SyntaxError as python:
+            line, column = python.lineno or line, python.offset or column
+            reason = python.msg
         raise UtsError(
-            f"{path}:{error.raw_line}:{error.raw_column + 1}: syntax error: {reason}",
+            f"{path}:{line}:{column}: syntax error: {reason}",
             hint="fix the module (python -m py_compile shows the same error), then rerun",
         ) from error
 

@@ -59,12 +59,25 @@ def read_pyproject(root: Path) -> dict[str, Any] | None:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         found = re.search(r"\(at line (\d+), column (\d+)\)", str(error))
-        where = f"{path}:{found.group(1)}" if found else str(path)
+        line = found.group(1) if found else _tomlkit_line(text)
+        where = f"{path}:{line}" if line else str(path)
         reason = re.sub(r"\s*\(at line.*\)$", "", str(error))
         raise UtsError(
             f"{where}: not valid TOML: {reason}",
             hint="fix the file (python -c 'import tomllib' reads it the same way), then rerun",
         ) from error
+
+
+def _tomlkit_line(text: str) -> str | None:
+    """The line tomlkit blames, for the errors tomllib reports without one (end of file)."""
+    import tomlkit
+    import tomlkit.exceptions
+
+    try:
+        tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as error:
+        return str(error.line)
+    return None
 
 
 def _backend(data: dict[str, Any]) -> str | None:
