@@ -185,9 +185,10 @@ def _declared_names(lines: list[str]) -> set[str]:
 def _add_line(text: str, requirement: str) -> str:
     if _name(requirement) in _declared_names(_requirement_lines(text)):
         return text
+    newline = "\r\n" if "\r\n" in text else "\n"
     if text and not text.endswith("\n"):
-        return f"{text}\n{requirement}"  # the file keeps its missing final newline
-    return f"{text}{requirement}\n"
+        return f"{text}{newline}{requirement}"  # the file keeps its missing final newline
+    return f"{text}{requirement}{newline}"
 
 
 def _remove_line(text: str, requirement: str) -> str:
@@ -196,7 +197,7 @@ def _remove_line(text: str, requirement: str) -> str:
         if line.rstrip("\r\n") != requirement:
             continue
         if not line.endswith("\n") and index > 0:  # undo the newline added before it
-            lines[index - 1] = lines[index - 1].removesuffix("\n")
+            lines[index - 1] = lines[index - 1].removesuffix("\n").removesuffix("\r")
         del lines[index]
         return "".join(lines)
     return text
@@ -244,8 +245,8 @@ def _poetry_value(requirement: str) -> Any:
     value["version"] = version
     if parsed.extras:
         value["extras"] = sorted(parsed.extras)
-    if parsed.marker is not None:
-        value["markers"] = str(parsed.marker)
+    if parsed.marker is not None:  # markers quote with ": a literal string needs no escapes
+        value["markers"] = tomlkit.string(str(parsed.marker), literal="'" not in str(parsed.marker))
     return value
 
 
@@ -269,7 +270,7 @@ def _poetry_add(text: str, requirement: str) -> str:
     if _name(requirement) in {_name(key) for key in table if key != "python"}:
         return text
     table.add(_poetry_key(requirement), _poetry_value(requirement))
-    return tomlkit.dumps(doc)
+    return _same_end(text, tomlkit.dumps(doc))
 
 
 def _poetry_remove(text: str, requirement: str) -> str:
@@ -280,7 +281,15 @@ def _poetry_remove(text: str, requirement: str) -> str:
     if key not in table or table[key] != _poetry_value(requirement):
         return text  # not what uts wrote: the user's own declaration stays
     del table[key]
-    return tomlkit.dumps(doc)
+    return _same_end(text, tomlkit.dumps(doc))
+
+
+def _same_end(before: str, after: str) -> str:
+    """*after*, ending with a newline only if *before* did (tomlkit adds one after a new key
+    appended at the very end, and keeps it when that key is deleted)."""
+    if not before.endswith("\n") and after.endswith("\n"):
+        return after[:-1].removesuffix("\r")
+    return after
 
 
 _EDITS = {
