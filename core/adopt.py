@@ -360,26 +360,34 @@ class _Scanner:
         )
         if node.returns is not None and _string(node.returns.annotation) == "FastAPI":
             annotated = True
-        built: set[str] = set()
+        built: set[str] = set()  # local names bound to FastAPI(...)
+        local: set[str] = set()  # every local name bound at the function's top level
         direct = False
         for statement in body:
             if not isinstance(statement, libcst.SimpleStatementLine):
                 continue
             for small in statement.body:
-                if isinstance(small, libcst.Assign) and self.is_fastapi(small.value):
-                    built |= {
+                names: set[str] = set()
+                if isinstance(small, libcst.Assign):
+                    names = {
                         t.target.value for t in small.targets if isinstance(t.target, libcst.Name)
                     }
-                elif isinstance(small, libcst.AnnAssign) and self.is_fastapi(small.value):
-                    if isinstance(small.target, libcst.Name):
-                        built.add(small.target.value)
+                elif isinstance(small, libcst.AnnAssign) and isinstance(small.target, libcst.Name):
+                    names = {small.target.value}
                 elif isinstance(small, libcst.Return) and self.is_fastapi(small.value):
                     direct = True
+                local |= names
+                if isinstance(small, libcst.Assign | libcst.AnnAssign) and self.is_fastapi(
+                    small.value
+                ):
+                    built |= names
         last = body[-1] if body else None
         returned = None
         if isinstance(last, libcst.SimpleStatementLine) and isinstance(last.body[0], libcst.Return):
             value = last.body[0].value
             returned = value.value if isinstance(value, libcst.Name) else None
+        if annotated and returned is not None and returned not in local:
+            return  # a getter of an app built elsewhere (def get_app() -> FastAPI: return app)
         if not (annotated or direct or (returned is not None and returned in built)):
             return
         return_line = self.line(last) if last is not None else self.line(node)

@@ -235,6 +235,24 @@ def test_a_factory_alone_is_the_app(tmp_path: Path, source: str) -> None:
     assert adoption.insertion is not None and adoption.insertion.function == adoption.app.attr
 
 
+def test_a_getter_of_the_module_level_app_is_no_second_app(tmp_path: Path) -> None:
+    root = write(
+        tmp_path,
+        {
+            "requirements.txt": "fastapi\n",
+            "main.py": """\
+                from fastapi import FastAPI
+
+                app = FastAPI()
+
+                def get_app() -> FastAPI:
+                    return app
+            """,
+        },
+    )
+    assert detect(root).app.ref == "main:app"
+
+
 def test_factory_returning_fastapi_directly_has_no_wiring_place(tmp_path: Path) -> None:
     root = write(
         tmp_path,
