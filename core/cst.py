@@ -150,9 +150,16 @@ def insert_wiring(
 
 
 def _without_run(
-    module: cst.Module, body: list[cst.BaseStatement], code: Sequence[str], path: str
+    module: cst.Module,
+    body: list[cst.BaseStatement],
+    code: Sequence[str],
+    path: str,
+    where: int | None = None,
 ) -> list[cst.BaseStatement]:
-    start = _find_run(module, body, code)
+    """*body* without the run of statements *code*: the one at index *where* when it is
+    there (where uts put it), else the first one (the user moved it)."""
+    here = where is not None and _find_run(module, body[where : where + len(code)], code) == 0
+    start = where if here and where is not None else _find_run(module, body, code)
     if start < 0:
         raise ConflictError(
             f"{path}: the lines uts added are no longer there as written: " + "; ".join(code),
@@ -177,9 +184,14 @@ def remove_wiring(
     """
     module = parse_module(source, path)
     if function is None:
-        return module.with_changes(body=_without_run(module, list(module.body), code, path)).code
+        body = list(module.body)
+        anchor = next((i for i, node in enumerate(body) if _assigns(node, variable)), None)
+        where = None if anchor is None else anchor + 1
+        return module.with_changes(body=_without_run(module, body, code, path, where)).code
     factory = _factory(module, function, path)
-    inner = _without_run(module, list(factory.body.body), code, path)  # type: ignore[union-attr]
+    inner = list(factory.body.body)  # type: ignore[union-attr]
+    where = len(inner) - 1 - len(code) if _returned_name(inner[-1]) == variable else None
+    inner = _without_run(module, inner, code, path, where)
     changed = factory.with_changes(body=factory.body.with_changes(body=inner))
     return module.deep_replace(factory, changed).code  # type: ignore[union-attr]
 

@@ -508,3 +508,19 @@ def test_extra_files_are_never_read_or_listed(tmp_path: Path) -> None:
         "/shop/routers/items.py",
         "/shop/routers/users.py",
     ]
+
+
+def test_adopt_again_after_a_change_updates_the_record(uts: Uts, tmp_path: Path) -> None:
+    root = copy("single_file", tmp_path)
+    assert uts("adopt", "-C", root).code == 0
+    (root / "Dockerfile").write_text("FROM python:3.12-slim\n")
+    result = uts("adopt", "-C", root)
+    assert result.code == 0 and f"wrote {ADOPT_PATH}" in result.out
+    recorded = Adoption.from_toml((root / ADOPT_PATH).read_text())
+    assert ("dockerfile", "Dockerfile", None, "Dockerfile") in kinds(recorded)
+
+
+def test_project_must_be_a_directory(uts: Uts, tmp_path: Path) -> None:
+    result = uts("adopt", "--project", tmp_path / "nowhere")
+    assert result.code == UsageError.exit_code
+    assert "is not a directory" in result.err

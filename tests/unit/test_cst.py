@@ -110,6 +110,24 @@ def test_a_blank_line_the_user_put_above_the_wiring_stays() -> None:
     assert unwire(wired, "app", None) == ODD.replace("\n# routers", "\n\n# routers")
 
 
+def test_the_users_own_identical_line_elsewhere_stays() -> None:
+    source = "from fastapi import FastAPI\n\ninstrument(None)\napp = FastAPI()\nx = 1\n"
+    mine = source.replace("instrument(None)", "instrument(app)")
+    wired = insert_wiring(mine, "m.py", "app", None, ["instrument(app)"])
+    assert wired == mine.replace("FastAPI()\n", "FastAPI()\ninstrument(app)\n")
+    assert remove_wiring(wired, "m.py", "app", None, ["instrument(app)"]) == mine
+    factory = "def make():\n    instrument(app)\n    app = FastAPI()\n    return app\n"
+    wired = insert_wiring(factory, "m.py", "app", "make", ["instrument(app)"])
+    assert remove_wiring(wired, "m.py", "app", "make", ["instrument(app)"]) == factory
+
+
+def test_windows_line_ends_are_kept() -> None:
+    source = ODD.replace("\n", "\r\n")
+    wired = wire(source, "app", None)
+    assert "\r\ninstrument(app)\r\n" in wired and "\n" not in wired.replace("\r\n", "")
+    assert unwire(wired, "app", None) == source
+
+
 def test_edited_wiring_is_a_conflict_not_a_guess() -> None:
     wired = wire(ODD, "app", None).replace("instrument(app)", "instrument(app, buckets=3)")
     with pytest.raises(ConflictError, match=r"svc/main.py: the lines uts added are no longer"):
