@@ -1,8 +1,8 @@
 """``uts adopt``: what an existing FastAPI project is, found without changing a line of it.
 
-It reads only the packaging files, the listing of the top level (and ``src/``), the
-modules at the top of each package, and the project modules the app's modules import:
-a project with thousands of other files costs the same.
+It reads only the packaging files, the listings of the top level, ``src/``, each package
+and ``.github/workflows/``, the modules at the top of each package, and the project modules
+the app's modules import: a project with thousands of other files costs the same.
 """
 
 from __future__ import annotations
@@ -12,14 +12,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from uts.appscan import Factory, Finding, ModuleScan, scan_module
 from uts.errors import StateError, UsageError, UtsError
 from uts.packaging import Packaging, detect_packaging, read_pyproject
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "ADOPT_PATH",
