@@ -445,6 +445,26 @@ def remove(
     _apply_change(report, dry_run, markers, "remove " + " ".join(removed))
 
 
+@app.command()
+def adopt(
+    project: Annotated[
+        Path | None, typer.Option("--project", "-C", help="The project (default: here).")
+    ] = None,
+    app_ref: Annotated[
+        str | None,
+        typer.Option("--app", help="The application, as MODULE:ATTR, when there are several."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what was found; write nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Record what an existing FastAPI project is, without changing any of its files."""
+    from uts.adopt import adopt_project
+
+    adopt_project(project or Path.cwd(), app_ref, dry_run, as_json, typer.echo)
+
+
 def run(argv: list[str]) -> int:
     """Run the CLI; turn errors into one line plus a hint and a documented exit code."""
     debug = "--debug" in argv

@@ -1,0 +1,249 @@
+"""Reversible edits of user modules with LibCST: comments and formatting stay as they are.
+
+Each edit inserts whole statements with no blank or comment lines of their own at a
+place found by name (the app's variable, the factory function), never by line number,
+so the user's code may move in between; the matching removal takes out exactly those
+statements and gives back the bytes the module had before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from uts.errors import ConflictError, UtsError
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+__all__ = ["add_imports", "insert_wiring", "parse_module", "remove_imports", "remove_wiring"]
+
+
+def parse_module(source: str, path: str) -> cst.Module:
+    """*source* (the text of *path*) as a LibCST module; a syntax error names file and line."""
+    import libcst
+
+    try:
+        return libcst.parse_module(source)
+    except libcst.ParserSyntaxError as error:
+        line, column, reason = error.raw_line, error.raw_column + 1, "invalid syntax"
+        try:  # Python's own message says more ("'(' was never closed") than the parser's
+            compile(source, path, "exec", flags=0x400, dont_inherit=True)  # ast.PyCF_ONLY_AST
+        except SyntaxError as python:
+            line, column = python.lineno or line, python.offset or column
+            reason = python.msg
+        raise UtsError(
+            f"{path}:{line}:{column}: syntax error: {reason}",
+            hint="fix the module (python -m py_compile shows the same error), then rerun",
+        ) from error
+
+
+def _statements(code: Sequence[str], module: cst.Module) -> list[cst.BaseStatement]:
+    import libcst
+
+    return [libcst.parse_statement(line.strip() + "\n", module.config_for_parsing) for line in code]
+
+
+def _same(module: cst.Module, node: cst.CSTNode, code: str) -> bool:
+    import libcst
+
+    if isinstance(node, libcst.SimpleStatementLine):
+        node = node.with_changes(leading_lines=())
+    return module.code_for_node(node).strip() == code.strip()
+
+
+def _find_run(module: cst.Module, body: Sequence[cst.CSTNode], code: Sequence[str]) -> int:
+    """Where the statements *code* stand one after the other in *body*, or -1."""
+    for start in range(len(body) - len(code) + 1):
+        if all(_same(module, body[start + i], line) for i, line in enumerate(code)):
+            return start
+    return -1
+
+
+def _assigns(node: cst.CSTNode, variable: str) -> bool:
+    import libcst
+
+    if not isinstance(node, libcst.SimpleStatementLine) or len(node.body) != 1:
+        return False
+    small = node.body[0]
+    if isinstance(small, libcst.Assign):
+        return any(
+            isinstance(t.target, libcst.Name) and t.target.value == variable for t in small.targets
+        )
+    if isinstance(small, libcst.AnnAssign):
+        return isinstance(small.target, libcst.Name) and small.target.value == variable
+    return False
+
+
+def _returned_name(node: cst.CSTNode) -> str | None:
+    """``name`` for a ``return name`` line, else None."""
+    import libcst
+
+    if isinstance(node, libcst.SimpleStatementLine) and len(node.body) == 1:
+        small = node.body[0]
+        if isinstance(small, libcst.Return) and isinstance(small.value, libcst.Name):
+            return small.value.value
+    return None
+
+
+def _factory(module: cst.Module, function: str, path: str) -> cst.FunctionDef:
+    import libcst
+
+    for node in module.body:
+        if isinstance(node, libcst.FunctionDef) and node.name.value == function:
+            return node
+    raise UtsError(
+        f"{path}: no function {function}() at module level",
+        hint="the app's factory moved or was renamed: run uts adopt again",
+    )
+
+
+def _factory_return(node: cst.FunctionDef, variable: str, path: str) -> int:
+    """The index of the factory's final ``return <variable>``; refuses any other shape."""
+    body = list(node.body.body)  # type: ignore[union-attr]
+    if body and _returned_name(body[-1]) == variable:
+        return len(body) - 1
+    raise UtsError(
+        f"{path}: {node.name.value}() does not end with 'return {variable}'; uts wires "
+        "components in just before that line",
+        hint=f"build the app into a name ({variable} = FastAPI(...)) and end the factory with "
+        f"'return {variable}', then rerun",
+    )
+
+
+def insert_wiring(
+    source: str, path: str, variable: str, function: str | None, code: Sequence[str]
+) -> str:
+    """*source* with the statements *code* right after ``variable = ...`` at module level,
+    or, with *function*, inside that factory just before its ``return variable``.
+
+    Already there (the same statements at that place): *source* comes back unchanged.
+    """
+    module = parse_module(source, path)
+    new = _statements(code, module)
+    if function is None:
+        body = list(module.body)
+        anchor = next((i for i, node in enumerate(body) if _assigns(node, variable)), None)
+        if anchor is None:
+            raise UtsError(
+                f"{path}: no module-level '{variable} = ...' assignment",
+                hint="the app moved or was renamed: run uts adopt again",
+            )
+        if (
+            body[anchor + 1 : anchor + 1 + len(code)]
+            and _find_run(module, body[anchor + 1 : anchor + 1 + len(code)], code) == 0
+        ):
+            return source
+        body[anchor + 1 : anchor + 1] = new
+        return module.with_changes(body=body).code
+    factory = _factory(module, function, path)
+    inner = list(factory.body.body)  # type: ignore[union-attr]
+    position = _factory_return(factory, variable, path)
+    if (
+        position >= len(code)
+        and _find_run(module, inner[position - len(code) : position], code) == 0
+    ):
+        return source
+    inner[position:position] = new
+    changed = factory.with_changes(body=factory.body.with_changes(body=inner))
+    return module.deep_replace(factory, changed).code  # type: ignore[union-attr]
+
+
+def _without_run(
+    module: cst.Module,
+    body: list[cst.BaseStatement],
+    code: Sequence[str],
+    path: str,
+    where: int | None = None,
+) -> list[cst.BaseStatement]:
+    """*body* without the run of statements *code*: the one at index *where* when it is
+    there (where uts put it), else the first one (the user moved it)."""
+    here = where is not None and _find_run(module, body[where : where + len(code)], code) == 0
+    start = where if here and where is not None else _find_run(module, body, code)
+    if start < 0:
+        raise ConflictError(
+            f"{path}: the lines uts added are no longer there as written: " + "; ".join(code),
+            hint="take them out by hand, or restore them and rerun",
+        )
+    removed = body[start : start + len(code)]
+    rest = body[:start] + body[start + len(code) :]
+    # Blank lines or comments the user put above uts's lines stay where they were.
+    lead = [line for node in removed for line in getattr(node, "leading_lines", ())]
+    if lead and start < len(rest):
+        follower = rest[start]
+        rest[start] = follower.with_changes(leading_lines=[*lead, *follower.leading_lines])  # type: ignore[attr-defined]
+    return rest
+
+
+def remove_wiring(
+    source: str, path: str, variable: str, function: str | None, code: Sequence[str]
+) -> str:
+    """Undo :func:`insert_wiring`: the module's bytes from before it, the user's edits kept.
+
+    Raises ConflictError when the inserted statements are no longer there as written.
+    """
+    module = parse_module(source, path)
+    if function is None:
+        body = list(module.body)
+        anchor = next((i for i, node in enumerate(body) if _assigns(node, variable)), None)
+        where = None if anchor is None else anchor + 1
+        return module.with_changes(body=_without_run(module, body, code, path, where)).code
+    factory = _factory(module, function, path)
+    inner = list(factory.body.body)  # type: ignore[union-attr]
+    where = len(inner) - 1 - len(code) if _returned_name(inner[-1]) == variable else None
+    inner = _without_run(module, inner, code, path, where)
+    changed = factory.with_changes(body=factory.body.with_changes(body=inner))
+    return module.deep_replace(factory, changed).code  # type: ignore[union-attr]
+
+
+def _is_import_line(node: cst.CSTNode) -> bool:
+    import libcst
+
+    return isinstance(node, libcst.SimpleStatementLine) and all(
+        isinstance(small, libcst.Import | libcst.ImportFrom) for small in node.body
+    )
+
+
+def _is_docstring(node: cst.CSTNode) -> bool:
+    import libcst
+
+    return (
+        isinstance(node, libcst.SimpleStatementLine)
+        and len(node.body) == 1
+        and isinstance(node.body[0], libcst.Expr)
+        and isinstance(node.body[0].value, libcst.SimpleString | libcst.ConcatenatedString)
+    )
+
+
+def _import_position(body: Sequence[cst.BaseStatement]) -> int:
+    """Just after the module's leading imports (after its docstring when it has none)."""
+    position = 1 if body and _is_docstring(body[0]) else 0
+    index = position
+    while index < len(body) and _is_import_line(body[index]):
+        index += 1
+        position = index
+    return position
+
+
+def add_imports(source: str, path: str, imports: Sequence[str]) -> str:
+    """*source* with the import lines *imports* after its own leading imports.
+
+    Lines already there at top level are not added twice.
+    """
+    module = parse_module(source, path)
+    body = list(module.body)
+    missing = [line for line in imports if _find_run(module, body, [line]) < 0]
+    if not missing:
+        return source
+    position = _import_position(body)
+    body[position:position] = _statements(missing, module)
+    return module.with_changes(body=body).code
+
+
+def remove_imports(source: str, path: str, imports: Sequence[str]) -> str:
+    """Undo :func:`add_imports` for the lines it added (the caller records which)."""
+    module = parse_module(source, path)
+    body = list(module.body)
+    for line in imports:
+        body = _without_run(module, body, [line], path)
+    return module.with_changes(body=body).code
