@@ -148,9 +148,20 @@ def new(
         )
         return
     commit(plan)
+    _remember(composition)
     from uts.report import created_summary
 
     typer.echo(created_summary(root, composition, plan))
+
+
+def _remember(composition: Any) -> None:
+    """Keep what uts just wrote in the per-user object cache: later merge bases."""
+    from uts.objects import store_objects
+    from uts.state import is_state_path
+
+    store_objects(
+        item.content for path, item in composition.files.items() if not is_state_path(path)
+    )
 
 
 def _prompt(component: Any, option: Any) -> Any:
@@ -249,22 +260,47 @@ ProjectOption = Annotated[
 ]
 
 
+def _open_project(
+    project: Path | None, dry_run: bool = False, registry: "Registry | None" = None
+) -> Any:
+    """The project's state; state format 1 is upgraded first (once, in one line)."""
+    from uts.state import find_project, load_project
+
+    state = load_project(find_project(project or Path.cwd()))
+    if state.legacy is None:
+        return state
+    if dry_run:
+        typer.echo(
+            "note: uts's state here is format 1; the next command without --dry-run "
+            "upgrades it to format 2",
+            err=True,
+        )
+        return state
+    from uts.upgrade import upgrade
+
+    typer.echo(upgrade(state, registry or _registry()), err=True)
+    return load_project(state.root)
+
+
+def _provider(data: dict[str, Any]) -> str:
+    provider = data.get("provider") or {}
+    return " ".join(str(provider[k]) for k in ("distribution", "version") if k in provider)
+
+
 @app.command()
 def status(
     project: ProjectOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show the recipe, active components and what changed since uts wrote the files."""
-    from uts.state import find_project, load_project
-
-    state = load_project(find_project(project or Path.cwd()))
+    state = _open_project(project)
     drift = state.drift()
     components = state.tool["components"]
     if as_json:
         data = {
             "project": str(state.root),
             "recipe": state.tool.get("recipe"),
-            "uts": state.tool.get("version"),
+            "format": state.tool.get("format"),
             "components": components,
             "drift": [{"path": d.path, "owner": d.owner, "status": d.status} for d in drift],
         }
@@ -272,12 +308,14 @@ def status(
         return
     typer.echo(
         f"{state.tool.get('project-name', state.root.name)} at {state.root} "
-        f"(recipe {state.tool.get('recipe')!r}, written by uts {state.tool.get('version')})"
+        f"(recipe {state.tool.get('recipe')!r})"
     )
     typer.echo("components:")
     for name, data in components.items():
         options = " ".join(f"{k}={v}" for k, v in data.get("options", {}).items())
-        typer.echo(f"  {name} {data['version']}" + (f"  {options}" if options else ""))
+        provider = _provider(data)
+        line = f"  {name} {data['version']}" + (f" (from {provider})" if provider else "")
+        typer.echo(line + (f"  {options}" if options else ""))
     if not drift:
         typer.echo("no changes: every file is as uts wrote it")
         return
@@ -292,10 +330,11 @@ def diff(
     project: ProjectOption = None,
 ) -> None:
     """Show what the user changed compared with what uts wrote, as a unified diff."""
+    from uts.change import render_recorded
     from uts.plan import Change, Plan
-    from uts.state import find_project, load_project
 
-    state = load_project(find_project(project or Path.cwd()))
+    state = _open_project(project)
+    state.render = lambda: render_recorded(_registry(), state)  # only if a base is missing
     wanted = {Path(p).as_posix().removeprefix("./") for p in paths}
     unknown = wanted - set(state.files)
     if unknown:
@@ -303,14 +342,16 @@ def diff(
             f"uts did not write {', '.join(sorted(unknown))}",
             hint="uts status lists the files it wrote",
         )
+    drift = [item for item in state.drift() if not wanted or item.path in wanted]
+    bases = state.bases(item.path for item in drift)
     changes = []
-    for item in state.drift():
-        if wanted and item.path not in wanted:
+    for item in drift:
+        if bases[item.path] is None:
+            typer.echo(f"note: {item.path} changed, but what uts wrote there is unknown", err=True)
             continue
-        target = state.root.joinpath(*item.path.split("/"))
-        current = target.read_bytes() if item.status == "modified" else None
+        current = state.read(item.path) if item.status == "modified" else None
         action = "update" if current is not None else "delete"
-        changes.append(Change(item.path, action, item.owner, state.pristine(item.path), current))
+        changes.append(Change(item.path, action, item.owner, bases[item.path], current))
     typer.echo(Plan(state.root, changes).diff(), nl=False)
 
 
@@ -328,6 +369,12 @@ def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
         typer.echo(
             f"note: {path} is history that {owner!r} writes once; uts leaves it as it is"
             + (f" ({hint})" if hint else ""),
+            err=True,
+        )
+    for path in report.unknown_base:
+        typer.echo(
+            f"note: {path}: what uts wrote there is unknown (not in git, the object cache, "
+            "nor a render of the recorded versions): both sides are a conflict",
             err=True,
         )
     if report.conflicts and not markers:
@@ -349,6 +396,7 @@ def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
         typer.echo(f"nothing to change: {verb} leaves the project as it is")
         return
     commit(plan)
+    _remember(report.composition)
     typer.echo(f"{verb}: {summary}")
     if report.conflicts:
         for path, count in sorted(report.conflicts.items()):
@@ -388,10 +436,9 @@ def add(
 ) -> None:
     """Add components to an existing project, merging with your edits."""
     from uts.change import plan_change, spec_for_add
-    from uts.state import find_project, load_project
 
     markers = _conflict_mode(conflict)
-    state = load_project(find_project(project or Path.cwd()))
+    state = _open_project(project, dry_run)
     active = state.tool["components"]
     new = [name for name in components if name not in active or active[name].get("auto")]
     for name in components:
@@ -428,11 +475,10 @@ def remove(
 ) -> None:
     """Remove components: their files, dependencies and fragments, keeping your edits."""
     from uts.change import plan_change, spec_for_remove
-    from uts.state import find_project, load_project
 
     markers = _conflict_mode(conflict)
-    state = load_project(find_project(project or Path.cwd()))
     registry = _registry()
+    state = _open_project(project, dry_run, registry)
     spec, removed = spec_for_remove(state, registry, list(components), cascade)
     extra = [name for name in removed if name not in components]
     if extra:

@@ -88,7 +88,8 @@ def test_user_edits_survive_add_and_remove(uts: Uts, project: Path) -> None:
     pyproject = (project / "pyproject.toml").read_text()
     assert pyproject.startswith("# Team notes: keep this header.\n")
     assert "    'orjson >= 3.10' ,   # ours, single-quoted on purpose\n" in pyproject
-    assert "[tool.uts.components.crud]" in pyproject
+    assert "[tool.uts" not in pyproject  # uts's state lives in .uts/ only
+    assert (project / ".uts/components/crud.toml").is_file()
     assert "## Our runbook" in (project / "README.md").read_text()
     result = uts("remove", "crud", "--project", project)
     assert result.code == 0, result.err
@@ -142,7 +143,9 @@ def test_remove_keeps_a_file_the_user_modified_unless_asked(uts: Uts, project: P
     assert "kept demo/services.py" in result.err
     assert (project / "demo/services.py").read_text() == "# my rewrite\n"
     assert not (project / "demo/api.py").exists()
-    assert "demo/services.py" not in (project / ".uts/manifest.json").read_text()
+    assert not (project / ".uts/components/crud.toml").exists()
+    state = "".join(p.read_text() for p in (project / ".uts").rglob("*.toml"))
+    assert "demo/services.py" not in state
 
     assert uts("add", "crud", "--project", project).code == 8  # services.py is the user's now
     (project / "demo/services.py").unlink()
@@ -211,7 +214,7 @@ def test_a_plugin_that_raises_leaves_the_project_unchanged(
 def test_unknown_component_and_damaged_state(uts: Uts, project: Path) -> None:
     result = uts("add", "crudd", "--project", project)
     assert result.code == 3 and "did you mean 'crud'" in result.err
-    (project / ".uts/manifest.json").write_text("[]")
+    (project / ".uts/components/database.toml").write_text("[]")
     before = snapshot(project)
     result = uts("add", "crud", "--project", project)
     assert result.code == 9
@@ -240,7 +243,9 @@ def test_works_in_a_git_repository_with_user_commits(uts: Uts, project: Path) ->
     assert uts("add", "crud", "--project", project).code == 0
     changed = sorted(line[3:] for line in git("status", "--porcelain").splitlines())
     assert changed == [
-        ".uts/manifest.json",
+        ".uts/components/crud.toml",
+        ".uts/components/fastapi.toml",
+        ".uts/components/project.toml",
         "README.md",
         "demo/api.py",
         "demo/main.py",

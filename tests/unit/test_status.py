@@ -1,4 +1,4 @@
-"""``uts status`` and ``uts diff``: drift against the manifest, and damaged state."""
+"""``uts status`` and ``uts diff``: drift against the recorded state, and damaged state."""
 
 from __future__ import annotations
 
@@ -57,26 +57,36 @@ def test_diff_shows_the_users_changes(uts: Uts, project: Path) -> None:
     assert bad.code == 2 and "uts did not write nope.py" in bad.err
 
 
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda p: (p / ".uts/manifest.json").write_text("{not json"), "is not valid JSON"),
-        (lambda p: (p / ".uts/manifest.json").write_text('{"format": 99}'), "not a uts manifest"),
+        (lambda p: (p / ".uts/project.toml").write_text("format = \n"), "is not valid TOML"),
         (
-            lambda p: (p / ".uts/manifest.json").write_text(
-                '{"format": 1, "files": {"a": {"owner": "x"}}}'
+            lambda p: (p / ".uts/project.toml").write_text("format = 99\n"),
+            "format 99 is not uts's state format 2",
+        ),
+        (
+            lambda p: (p / ".uts/components/crud.toml").write_text("order = 1\n"),
+            "crud.toml: version is missing",
+        ),
+        (
+            lambda p: _append(p / ".uts/components/crud.toml", '"x.py" = "not-an-id"\n'),
+            "the record of 'x.py' is not a git blob id",
+        ),
+        (
+            lambda p: _append(p / ".uts/components/crud.toml", '"demo/main.py" = "abcdef12"\n'),
+            "demo/main.py is recorded by two components",
+        ),
+        (
+            lambda p: _append(
+                p / ".uts/components/crud.toml", "<<<<<<< HEAD\n=======\n>>>>>>> other\n"
             ),
-            "entry for 'a' is incomplete",
+            "crud.toml has git conflict markers",
         ),
-        (
-            lambda p: (p / "pyproject.toml").write_text('[project]\nname = "x"\n'),
-            "[tool.uts] is missing or invalid",
-        ),
-        (
-            lambda p: (p / "pyproject.toml").write_text("[tool.uts.components]\nx = 1\n"),
-            "[tool.uts] is missing or invalid",
-        ),
-        (lambda p: (p / "pyproject.toml").write_text("[tool.uts\n"), "is not valid TOML"),
     ],
 )
 def test_damaged_state_is_a_clear_error(
