@@ -487,6 +487,50 @@ def remove(
     _apply_change(report, dry_run, markers, "remove " + " ".join(removed))
 
 
+@app.command()
+def repair(
+    project: ProjectOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff; write nothing.")
+    ] = False,
+) -> None:
+    """Repair uts's state after a git merge: keep every record, decide disputed ones."""
+    from uts.commit import commit
+    from uts.objects import store_objects
+    from uts.repair import plan_repair, state_findings
+    from uts.state import MANIFEST_PATH, PROJECT_FILE, find_project
+
+    root = find_project(project or Path.cwd())
+    registry = _registry()
+    if not (root / PROJECT_FILE).is_file() and (root / MANIFEST_PATH).is_file():
+        _open_project(root, dry_run, registry)  # format 1: upgrading it is the repair
+        if dry_run:
+            return
+    report = plan_repair(root, registry)
+    plan = report.plan
+    for path, how in sorted(report.decided.items()):
+        typer.echo(f"{path}: recorded as the {how} has it", err=True)
+    changed = [change.path for change in plan.effective]
+    if dry_run:
+        typer.echo(plan.diff(), nl=False)
+        typer.echo(f"dry run: would rewrite {len(changed)} state file(s); nothing was written")
+        return
+    if changed:
+        store_objects(report.rendered)
+        commit(plan)
+    remaining = state_findings(root, registry)
+    for finding in remaining:
+        typer.echo(f"still: {finding}", err=True)
+    if remaining:
+        typer.echo(f"repaired {len(changed)} state file(s); {len(remaining)} finding(s) remain")
+        raise typer.Exit(9)
+    typer.echo(
+        f"repaired: {len(changed)} state file(s) rewritten; uts's state is consistent"
+        if changed
+        else "nothing to repair: uts's state is consistent"
+    )
+
+
 def run(argv: list[str]) -> int:
     """Run the CLI; turn errors into one line plus a hint and a documented exit code."""
     debug = "--debug" in argv
