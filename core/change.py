@@ -42,6 +42,8 @@ class ChangeReport:
     """History files the change would have rewritten: path to (owner, its hint)."""
     unknown_base: list[str] = field(default_factory=list)
     """Files both sides changed whose base no source has: conflicts, never guessed."""
+    state: ProjectState | None = None
+    """The project's state the change was planned from."""
 
 
 _PROJECT_KEYS = ("format", "recipe", "project-name", "package", "components", "version")
@@ -175,7 +177,7 @@ def plan_change(
         state.render = partial(render_recorded, registry, state)
     confinement = Confinement(root)
     changes: list[Change] = []
-    report = ChangeReport(Plan(root, changes), composition)
+    report = ChangeReport(Plan(root, changes), composition, state=state)
     occupied: list[str] = []
     records = records_of(composition.files)  # what the state records as written
 

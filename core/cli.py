@@ -154,13 +154,20 @@ def new(
     typer.echo(created_summary(root, composition, plan))
 
 
-def _remember(composition: Any) -> None:
-    """Keep what uts just wrote in the per-user object cache: later merge bases."""
-    from uts.objects import store_objects
-    from uts.state import is_state_path
+def _remember(composition: Any, state: Any = None) -> None:
+    """Keep what uts just wrote in the per-user object cache: later merge bases.
 
+    Files recorded already (by an earlier command, or found in git) are not stored again.
+    """
+    from uts.objects import store_objects
+    from uts.state import is_state_path, records_of
+
+    known = {entry["blob"] for entry in state.files.values()} if state is not None else set()
+    records = records_of(composition.files)
     store_objects(
-        item.content for path, item in composition.files.items() if not is_state_path(path)
+        item.content
+        for path, item in composition.files.items()
+        if not is_state_path(path) and records[path].blob not in known
     )
 
 
@@ -389,14 +396,22 @@ def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
         f"({len(report.merged)} merged with your edits), {counts['delete']} deleted"
     )
     if dry_run:
-        typer.echo(plan.diff(), nl=False)
+        from uts.plan import Plan
+        from uts.state import is_state_path
+
+        # uts's own bookkeeping is one line, not a diff of its records.
+        state = [c for c in plan.effective if is_state_path(c.path)]
+        typer.echo(Plan(plan.root, [c for c in plan.changes if c not in state]).diff(), nl=False)
+        if state:
+            listing = ", ".join(f"{c.action} {c.path}" for c in state)
+            typer.echo(f"uts state: would {listing}")
         typer.echo(f"dry run: would {verb}: {summary}; nothing was written")
         return
     if not plan.effective:
         typer.echo(f"nothing to change: {verb} leaves the project as it is")
         return
     commit(plan)
-    _remember(report.composition)
+    _remember(report.composition, report.state)
     typer.echo(f"{verb}: {summary}")
     if report.conflicts:
         for path, count in sorted(report.conflicts.items()):

@@ -1,17 +1,18 @@
 """Find what uts wrote by its git blob id: the per-user object cache and the project's git.
 
 A project records each file uts wrote as a git blob id (SHA-1 of ``blob <size>\\0``
-plus the content), not as a copy. The content comes back from a source that holds it:
-the per-user cache ``$XDG_CACHE_HOME/uts/objects/`` (uts stores every file it writes
-there, zlib-compressed) or the project's own git object store, asked once per command
-through one ``git cat-file --batch``. Whatever a source returns is checked against the
-id before use.
+plus the content), not as a copy. The content comes back from a source that holds
+it: the per-user cache ``$XDG_CACHE_HOME/uts/objects/`` (uts stores what it writes
+there, zlib-compressed, one pack per command) or the project's own git object store,
+asked through one ``git cat-file --batch``. Whatever a source returns is checked
+against the id before use.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import subprocess
 import zlib
@@ -35,65 +36,88 @@ def matches(data: bytes, recorded: str) -> bool:
     return bool(recorded) and blob_id(data).startswith(recorded)
 
 
-def _object_path(directory: str, oid: str) -> str:
-    return os.path.join(directory, oid[:2], oid[2:])
+_PACK_MAGIC = b"uts-pack 1\n"
 
 
 def store_objects(contents: Iterable[bytes]) -> None:
-    """Keep *contents* in the per-user object cache; never fails a command.
+    """Keep *contents* in the per-user object cache, as one pack; never fails a command.
 
-    Each object is written to a temporary file and renamed into place, so a reader
-    sees a whole object or none. Objects are immutable: one already there is kept.
+    One file per command, not one per object: ``uts new`` of 200 files would
+    otherwise create 200 more files (and their directories) for its cache alone. A
+    pack is a header line (JSON: blob id to offset and size) and one zlib stream of
+    the contents; it is written to a temporary file and renamed into place, so a
+    reader sees a whole pack or none. Its name derives from its ids: writing the
+    same objects again changes nothing.
     """
     directory = cache_dir("objects")
     if directory is None:
         return
-    made: set[str] = set()
-    for data in contents:
-        oid = blob_id(data)
-        path = _object_path(directory, oid)
-        if os.path.exists(path):
-            continue
-        temp = f"{path}.{os.getpid()}.tmp"
-        try:
-            parent = os.path.dirname(path)
-            if parent not in made:
-                os.makedirs(parent, exist_ok=True)
-                made.add(parent)
-            with open(temp, "wb") as handle:
-                handle.write(zlib.compress(data, 1))
-            os.replace(temp, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            return
+    objects = {blob_id(data): data for data in contents}
+    if not objects:
+        return
+    index: dict[str, list[int]] = {}
+    offset = 0
+    for oid in sorted(objects):
+        index[oid] = [offset, len(objects[oid])]
+        offset += len(objects[oid])
+    name = hashlib.sha1("".join(sorted(objects)).encode(), usedforsecurity=False).hexdigest()
+    path = os.path.join(directory, f"{name}.pack")
+    if os.path.exists(path):
+        return
+    payload = zlib.compress(b"".join(objects[oid] for oid in sorted(objects)), 1)
+    header = json.dumps(index, separators=(",", ":")).encode() + b"\n"
+    temp = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(temp, "wb") as handle:
+            handle.write(_PACK_MAGIC + header + payload)
+        os.replace(temp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
 
 
 def cached_objects(ids: Iterable[str]) -> dict[str, bytes]:
-    """The contents the per-user cache holds for *ids* (full or abbreviated), checked."""
+    """The contents the per-user cache holds for *ids* (full or abbreviated), checked.
+
+    Packs are read newest first, and only until every id is found.
+    """
     directory = cache_dir("objects")
+    wanted = {oid for oid in ids if len(oid) >= 4}
     found: dict[str, bytes] = {}
-    if directory is None:
+    if directory is None or not wanted:
         return found
-    for oid in ids:
-        if len(oid) < 4:
-            continue
-        fan = os.path.join(directory, oid[:2])
-        try:
-            if len(oid) == 40:
-                names = [oid[2:]]
-            else:
-                names = sorted(n for n in os.listdir(fan) if n.startswith(oid[2:]))
-        except OSError:
-            continue
-        for name in names:
-            with contextlib.suppress(OSError, zlib.error):
-                with open(os.path.join(fan, name), "rb") as handle:
-                    data = zlib.decompress(handle.read())
-                if matches(data, oid):
-                    found[oid] = data
-                    break
+    try:
+        with os.scandir(directory) as entries:
+            packs = sorted(
+                ((e.stat().st_mtime_ns, e.path) for e in entries if e.name.endswith(".pack")),
+                reverse=True,
+            )
+    except OSError:
+        return found
+    for _, path in packs:
+        with contextlib.suppress(OSError, ValueError, zlib.error):
+            _read_pack(path, wanted, found)
+        if not wanted:
+            break
     return found
+
+
+def _read_pack(path: str, wanted: set[str], found: dict[str, bytes]) -> None:
+    with open(path, "rb") as handle:
+        if handle.readline() != _PACK_MAGIC:
+            return
+        index = json.loads(handle.readline())
+        hits = {oid: full for oid in wanted for full in index if full.startswith(oid)}
+        if not hits:
+            return
+        payload = zlib.decompress(handle.read())
+    for oid, full in hits.items():
+        offset, size = index[full]
+        data = payload[offset : offset + size]
+        if matches(data, oid):
+            found[oid] = data
+            wanted.discard(oid)
 
 
 def _in_git(root: Path) -> bool:

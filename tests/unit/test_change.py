@@ -180,6 +180,9 @@ def test_dry_run_shows_the_diff_and_writes_nothing(uts: Uts, project: Path) -> N
     assert result.code == 0, result.err
     assert "+++ b/demo/api.py" in result.out and "nothing was written" in result.out
     assert snapshot(project) == before
+    # uts's own records are one summary line, not a diff.
+    assert "+++ b/.uts/" not in result.out
+    assert "uts state: would create .uts/components/crud.toml, update" in result.out
 
 
 def test_a_failed_write_leaves_the_project_unchanged(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tomllib
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -87,12 +87,20 @@ def test_each_component_records_its_provider_options_and_files(mvp: Path) -> Non
     assert provider_of("test") is None
 
 
-def test_uts_writes_every_file_to_the_object_cache(mvp: Path, fresh_cache: Path) -> None:
+def test_uts_writes_every_file_to_the_object_cache_one_pack_per_command(
+    uts: Uts, mvp: Path, fresh_cache: Path
+) -> None:
+    (pack,) = fresh_cache.iterdir()
+    assert pack.suffix == ".pack"
     content = (mvp / "shop/main.py").read_bytes()
     oid = blob_id(content)
-    stored = fresh_cache / oid[:2] / oid[2:]
-    assert zlib.decompress(stored.read_bytes()) == content
-    assert cached_objects([oid[:16]]) == {oid[:16]: content}
+    assert cached_objects([oid[:16], "0123456789abcdef"]) == {oid[:16]: content}
+    assert uts("remove", "crud", "--project", mvp).code == 0
+    # One more pack, holding only what the project did not record already.
+    (second,) = set(fresh_cache.iterdir()) - {pack}
+    header = json.loads(second.read_bytes().split(b"\n")[1])
+    assert blob_id((mvp / "shop/main.py").read_bytes()) in header
+    assert len(header) == 3  # main.py, pyproject.toml, README.md: what crud changed
     assert not list(fresh_cache.rglob("*.tmp"))
 
 
