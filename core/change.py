@@ -115,6 +115,9 @@ def spec_for_remove(
     metadata = {
         name: registry.get(name).component for name in components if name in registry.components
     }
+    missing = [name for name in components if name not in metadata and name not in names]
+    if missing:
+        raise missing_component(state, missing[0])
     removed = set(names)
     while True:
         dependants = {
@@ -149,6 +152,20 @@ def spec_for_remove(
     return spec, [n for n in components if n in removed]
 
 
+def missing_component(state: ProjectState, name: str) -> StateError:
+    """The error for a component of the project that is not installed, naming its provider."""
+    provider = state.tool["components"].get(name, {}).get("provider") or {}
+    distribution, version = provider.get("distribution"), provider.get("version")
+    if distribution:
+        hint = (
+            f"install the distribution {distribution} (version {version} provided {name!r} "
+            f"here): pip install {distribution}"
+        )
+    else:
+        hint = f"install the plugin providing {name!r} (uts list shows what is installed)"
+    return StateError(f"component {name!r} of this project is not installed", hint=hint)
+
+
 def _requires(metadata: dict[str, Component], name: str) -> tuple[str, ...]:
     if name not in metadata:
         raise StateError(
@@ -171,6 +188,9 @@ def plan_change(
     three-way with the pristine rendering as base; files uts no longer writes are
     deleted unless the user modified them (then kept, and reported).
     """
+    for name in state.tool["components"]:
+        if name in spec.components and name not in registry.components:
+            raise missing_component(state, name)
     composition = compose(registry, spec, ask)
     root = state.root
     if state.render is None:

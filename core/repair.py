@@ -20,6 +20,7 @@ from uts.errors import ConflictError, StateError
 from uts.objects import blob_id, matches
 from uts.plan import Change, Plan
 from uts.state import (
+    COMPONENT_NAME,
     COMPONENTS_DIR,
     ID_LENGTH,
     MANIFEST_PATH,
@@ -164,8 +165,10 @@ def scan_state(root: Path) -> Scan:
             key: _agree(scan, PROJECT_FILE, key, [p.get(key) for p in projects]) for key in keys
         }
     for path in sorted((root / COMPONENTS_DIR).glob("*.toml")):
-        if path.is_file():
-            rel = f"{COMPONENTS_DIR}/{path.name}"
+        rel = f"{COMPONENTS_DIR}/{path.name}"
+        if not COMPONENT_NAME.match(path.stem):
+            scan.problems.append(f"{rel}: {path.stem!r} is not a component name (move it away)")
+        elif path.is_file():
             sides = _sides(scan, rel)
             if sides:
                 _merge_component(scan, rel, sides)

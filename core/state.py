@@ -64,7 +64,7 @@ ID_LENGTH = 16
 stays under 5 % of the files it tracks (40 digits would not)."""
 
 _PROJECT_KEYS = ("format", "recipe", "project-name", "package")
-_COMPONENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+COMPONENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _HEX = re.compile(r"^[0-9a-f]{7,40}$")
 _MARKER = re.compile(r"^(<{7}|>{7}|\|{7})( |$)|^={7}$", re.MULTILINE)
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -457,7 +457,7 @@ def load_project(root: Path) -> ProjectState:
     state_paths = [PROJECT_FILE]
     for path in sorted((root / COMPONENTS_DIR).glob("*.toml")):
         name = path.name.removesuffix(".toml")
-        if not _COMPONENT_NAME.match(name) or not path.is_file():
+        if not COMPONENT_NAME.match(name) or not path.is_file():
             continue
         try:
             text = path.read_text(encoding="utf-8")

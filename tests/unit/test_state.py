@@ -269,6 +269,11 @@ def test_findings_name_what_repair_cannot_decide(uts: Uts, mvp: Path) -> None:
     assert result.code == 9 and "uts repair cannot decide" in result.err
 
     crud.write_text(text)
+    (mvp / ".uts/components/my notes.toml").write_text("")
+    assert state_findings(mvp) == [
+        ".uts/components/my notes.toml: 'my notes' is not a component name (move it away)"
+    ]
+    (mvp / ".uts/components/my notes.toml").unlink()
     (mvp / ".uts/components/database.toml").unlink()  # say, removed on another branch
     findings = state_findings(mvp, load_registry(lazy=True))
     assert any("'crud' requires 'database', which is not in the project" in f for f in findings)
@@ -390,3 +395,30 @@ def test_state_never_lands_in_a_project_without_pyproject(tmp_path: Path) -> Non
     (root / "app/metrics.py").write_bytes(b"x")
     state = load_project(root)
     assert isinstance(state, ProjectState) and state.drift() == []
+
+
+def test_a_missing_provider_is_named_with_the_package_to_install(uts: Uts, mvp: Path) -> None:
+    crud = mvp / ".uts/components/crud.toml"
+    crud.write_text(crud.read_text().replace('provider = "uts ', 'provider = "uts-crud-plugin '))
+    (mvp / ".uts/components/crud.toml").rename(mvp / ".uts/components/gone.toml")
+    before = snapshot(mvp)
+    for command in (["add", "docker"], ["remove", "database", "--cascade"]):
+        result = uts(*command, "--project", mvp)
+        assert result.code == 9, result.err
+        assert "component 'gone' of this project is not installed" in result.err
+        assert "pip install uts-crud-plugin" in result.err
+        assert snapshot(mvp) == before
+
+
+def test_repair_decides_a_file_two_components_record(uts: Uts, mvp: Path) -> None:
+    crud = mvp / ".uts/components/crud.toml"
+    crud.write_text(crud.read_text() + '"shop/main.py" = "0123456789abcdef"\n')
+    (finding,) = state_findings(mvp)
+    assert finding.startswith("shop/main.py: recorded twice (crud 0123456789abcdef, fastapi ")
+    assert uts("status", "--project", mvp).code == 9
+    result = uts("repair", "--project", mvp)
+    assert result.code == 0, result.err
+    assert "shop/main.py: recorded as the rendering has it" in result.err
+    assert state_findings(mvp) == []
+    assert "0123456789abcdef" not in crud.read_text()
+    assert uts("status", "--project", mvp).out.endswith("every file is as uts wrote it\n")
