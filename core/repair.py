@@ -148,7 +148,7 @@ def scan_state(root: Path) -> Scan:
     if not (root / PROJECT_FILE).is_file():
         if (root / MANIFEST_PATH).is_file():
             scan.problems.append(
-                f"{MANIFEST_PATH}: state format 1 (any uts command but check upgrades it)"
+                f"{MANIFEST_PATH}: state format 1 (run 'uts status' once to upgrade it)"
             )
         else:
             scan.problems.append(f"{PROJECT_FILE} is missing (restore it from version control)")
@@ -161,8 +161,10 @@ def scan_state(root: Path) -> Scan:
             scan.problems.append(error.message.replace(str(root / PROJECT_FILE), PROJECT_FILE))
     if projects:
         keys = sorted({key for project in projects for key in project})
+        # A key only one side has (added on one branch) is kept; both sides' values must agree.
         scan.project = {
-            key: _agree(scan, PROJECT_FILE, key, [p.get(key) for p in projects]) for key in keys
+            key: _agree(scan, PROJECT_FILE, key, [p[key] for p in projects if key in p])
+            for key in keys
         }
     for path in sorted((root / COMPONENTS_DIR).glob("*.toml")):
         rel = f"{COMPONENTS_DIR}/{path.name}"

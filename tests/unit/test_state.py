@@ -422,3 +422,19 @@ def test_repair_decides_a_file_two_components_record(uts: Uts, mvp: Path) -> Non
     assert state_findings(mvp) == []
     assert "0123456789abcdef" not in crud.read_text()
     assert uts("status", "--project", mvp).out.endswith("every file is as uts wrote it\n")
+
+
+def test_repair_keeps_a_key_one_branch_added_to_project_toml(uts: Uts, mvp: Path) -> None:
+    project = mvp / ".uts/project.toml"
+    head, _, names = project.read_text().partition('project-name = "shop"\n')
+    project.write_text(
+        f'{head}<<<<<<< HEAD\nproject-name = "shop"\nlayout = "flat"\n=======\n'
+        f'project-name = "shop"\n>>>>>>> other\n{names}'
+    )
+    assert state_findings(mvp) == [
+        ".uts/project.toml: git conflict markers (uts repair merges both sides)"
+    ]
+    result = uts("repair", "--project", mvp)
+    assert result.code == 0, result.err
+    assert tomllib.loads(project.read_text())["layout"] == "flat"
+    assert state_findings(mvp) == []
