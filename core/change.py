@@ -202,7 +202,8 @@ def plan_change(
     records = records_of(composition.files)  # what the state records as written
 
     for path, item in composition.files.items():
-        target = confinement.target(path)
+        # What the state records is read through it: a tampered record is the state's fault.
+        target = state.target(path) if path in state.files else confinement.target(path)
         if target.exists() and not target.is_file():
             raise ConflictError(f"{path} is a directory in the project; uts needs a file there")
         current = target.read_bytes() if target.is_file() else None
@@ -246,7 +247,7 @@ def plan_change(
     for path, entry in state.files.items():
         if path in composition.files:
             continue
-        target = confinement.target(path)
+        target = state.target(path)
         if not target.is_file():
             continue
         current = target.read_bytes()

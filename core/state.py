@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,10 +42,13 @@ __all__ = [
     "ProjectState",
     "Record",
     "build_state",
+    "check_entry",
     "component_file",
+    "decode_pristine",
     "find_project",
     "has_conflict_markers",
     "is_state_path",
+    "link_on_the_way",
     "load_project",
     "parse_component",
     "parse_project",
@@ -76,6 +80,37 @@ class Record(NamedTuple):
     owner: str
     blob: str
     executable: bool = False
+
+
+_RESTORE = "restore it from version control (git checkout -- .uts)"
+
+
+def check_entry(where: str, rel: str) -> None:
+    """Refuse a recorded path that names a file outside the project (tampered state)."""
+    parts = rel.split("/")
+    if (
+        rel.startswith("/")
+        or any(part in ("", ".", "..") for part in parts)
+        or "\0" in rel
+        or "\\" in rel  # a separator on Windows
+        or re.match(r"^[A-Za-z]:", rel)
+    ):
+        raise StateError(f"{where}: entry {rel!r} names a file outside the project", hint=_RESTORE)
+
+
+def link_on_the_way(root: Path, rel: str, checked: set[str] | None = None) -> str | None:
+    """The first segment of *rel* under *root* that is a symbolic link, if any."""
+    checked = set() if checked is None else checked
+    parts = rel.split("/")
+    for end in range(1, len(parts) + 1):
+        prefix = "/".join(parts[:end])
+        if prefix in checked:
+            continue
+        if os.path.islink(os.path.join(root, prefix)):
+            return prefix
+        if end < len(parts):
+            checked.add(prefix)  # a directory that is no link: never looked at again
+    return None
 
 
 def component_file(name: str) -> str:
@@ -285,6 +320,7 @@ def parse_component(
         raise bad("files must be a table and executable a list")
     records: dict[str, Record] = {}
     for rel, oid in files.items():
+        check_entry(str(path), rel)
         if not isinstance(oid, str) or not _HEX.match(oid):
             raise bad(f"the record of {rel!r} is not a git blob id")
         records[rel] = Record(name, oid, rel in executable)
@@ -326,6 +362,7 @@ class ProjectState:
     render: Callable[[], Mapping[str, bytes] | None] | None = None
     """The last resort for bases: the recorded spec rendered again (None: not possible)."""
     _bases: dict[str, bytes | None] = field(default_factory=dict, repr=False)
+    _checked: set[str] = field(default_factory=set, repr=False)
 
     def records(self) -> dict[str, Record]:
         return {
@@ -333,11 +370,30 @@ class ProjectState:
             for path, entry in self.files.items()
         }
 
+    def target(self, path: str, confinement: object = None) -> Path:
+        """Where recorded *path* is; a :class:`StateError` if a link is on the way.
+
+        Recorded paths that leave the project never get past :func:`load_project`;
+        a symbolic link on the way (to a directory or a file) is refused here, as uts
+        refuses to write through one. (*confinement* is accepted for callers that
+        pass one; the checked directories are remembered here.)
+        """
+        link = link_on_the_way(self.root, path, self._checked)
+        if link is not None:
+            owner = self.files.get(path, {}).get("owner", "")
+            where = component_file(owner) if owner else STATE_DIR
+            raise StateError(
+                f"{where}: entry {path!r} leads through the symbolic link {link!r}; "
+                "uts reads and writes no file through links",
+                hint=f"replace the link with a real directory or file, or {_RESTORE}",
+            )
+        return self.root.joinpath(*path.split("/"))
+
     def read(self, path: str) -> bytes | None:
         """The working copy of *path*, or None when it is not a file."""
-        target = self.root.joinpath(*path.split("/"))
+        target = self.target(path)
         try:
-            return target.read_bytes() if target.is_file() and not target.is_symlink() else None
+            return target.read_bytes() if target.is_file() else None
         except OSError:
             return None
 
@@ -441,6 +497,14 @@ def find_project(start: Path) -> Path:
 def load_project(root: Path) -> ProjectState:
     """Read and check the state of the project at *root* (format 2, or format 1 to upgrade)."""
     project = root / PROJECT_FILE
+    for own in (PROJECT_FILE, MANIFEST_PATH, COMPONENTS_DIR):  # the state itself stays inside
+        link = link_on_the_way(root, own)
+        if link is not None:
+            raise StateError(
+                f"{root / own} is reached through the symbolic link {link!r}; "
+                "uts reads and writes no file through links",
+                hint="replace the link with a real directory or file",
+            )
     if not project.is_file() and (root / MANIFEST_PATH).is_file():
         from uts.upgrade import load_legacy
 
@@ -459,6 +523,11 @@ def load_project(root: Path) -> ProjectState:
         name = path.name.removesuffix(".toml")
         if not COMPONENT_NAME.match(name) or not path.is_file():
             continue
+        if path.is_symlink():
+            raise StateError(
+                f"{path} is a symbolic link; uts reads and writes no file through links",
+                hint="replace the link with the file itself",
+            )
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:

@@ -23,6 +23,7 @@ from uts.state import (
     STATE_OWNER,
     ProjectState,
     build_state,
+    check_entry,
     decode_pristine,
     provider_of,
 )
@@ -58,6 +59,7 @@ def _manifest_files(root: Path) -> dict[str, Any]:
             f"{path} is not a uts manifest of format 1", hint="restore it from version control"
         )
     for rel, entry in files.items():
+        check_entry(str(path), rel)
         if not isinstance(entry, dict) or not {"owner", "sha256", "pristine"} <= set(entry):
             raise StateError(
                 f"{path}: entry for {rel!r} is incomplete",

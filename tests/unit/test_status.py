@@ -103,3 +103,82 @@ def test_outside_a_project(uts: Uts, tmp_path: Path) -> None:
     result = uts("status", "--project", tmp_path)
     assert result.code == 9
     assert "no uts project" in result.err
+
+
+SECRET = "root:x:0:0:secret outside the project\n"
+
+
+def _record(project: Path, entry: str) -> None:
+    """Record *entry* in crud's state as if uts had written it (with README's blob id)."""
+    readme = next(
+        line.split(" = ")[1]
+        for line in (project / ".uts/components/project.toml").read_text().splitlines()
+        if line.startswith('"README.md"')
+    )
+    crud = project / ".uts/components/crud.toml"
+    crud.write_text(crud.read_text() + f"{json.dumps(entry)} = {readme}\n")
+
+
+def _outside(project: Path) -> Path:
+    elsewhere = project.parent / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "passwd").write_text(SECRET)
+    return elsewhere
+
+
+def _dotdot(project: Path) -> str:
+    _outside(project)
+    return "../elsewhere/passwd"
+
+
+def _absolute(project: Path) -> str:
+    return str(_outside(project) / "passwd")
+
+
+def _linked_directory(project: Path) -> str:
+    (project / "docs").symlink_to(_outside(project), target_is_directory=True)
+    return "docs/passwd"
+
+
+def _linked_file(project: Path) -> str:
+    (project / "NOTES.md").symlink_to(_outside(project) / "passwd")
+    return "NOTES.md"
+
+
+@pytest.mark.parametrize("make", [_dotdot, _absolute, _linked_directory, _linked_file])
+@pytest.mark.parametrize(
+    "command", [["status"], ["diff"], ["remove", "crud"], ["add", "monitoring"]]
+)
+def test_a_tampered_record_is_never_read_outside_the_project(
+    uts: Uts, project: Path, make: Callable[[Path], str], command: list[str]
+) -> None:
+    entry = make(project)
+    _record(project, entry)
+    before = sorted(p.name for p in project.rglob("*"))
+    result = uts(*command, "--project", project)
+    assert result.code == 9, result.out + result.err
+    assert f"entry {entry!r}" in result.err
+    assert "version control" in result.err
+    assert "secret" not in result.out + result.err
+    assert sorted(p.name for p in project.rglob("*")) == before
+
+
+def test_the_state_itself_is_not_read_through_a_link(uts: Uts, project: Path) -> None:
+    elsewhere = project.parent / "elsewhere"
+    (project / ".uts").rename(elsewhere)
+    (project / ".uts").symlink_to(elsewhere, target_is_directory=True)
+    result = uts("status", "--project", project)
+    assert result.code == 9, result.err
+    assert "symbolic link '.uts'" in result.err
+
+
+@pytest.mark.parametrize("command", [["status"], ["diff"], ["remove", "crud"]])
+def test_a_written_file_replaced_by_a_link_is_not_followed(
+    uts: Uts, project: Path, command: list[str]
+) -> None:
+    (project / "README.md").unlink()
+    (project / "README.md").symlink_to(_outside(project) / "passwd")
+    result = uts(*command, "--project", project)
+    assert result.code == 9, result.out + result.err
+    assert "entry 'README.md' leads through the symbolic link 'README.md'" in result.err
+    assert "secret" not in result.out + result.err
