@@ -336,7 +336,10 @@ def test_format_1_is_upgraded_on_the_first_command_once(
     # The old pristine copies are the bases now: the user's edit is seen as theirs.
     diff = uts("diff", "--project", legacy)
     assert diff.out.count("+++ b/") == 1 and "+# ours\n" in diff.out
-    assert list(fresh_cache.rglob("*"))
+    # ... kept in the object cache: no git, no rendering needed to find them.
+    blob = load_project(legacy).files["demo/main.py"]["blob"]
+    original = (FORMAT_1 / "demo/main.py").read_bytes()
+    assert cached_objects([blob]) == {blob: original}
 
 
 def test_a_format_1_project_keeps_working_after_its_upgrade(uts: Uts, legacy: Path) -> None:
@@ -438,3 +441,12 @@ def test_repair_keeps_a_key_one_branch_added_to_project_toml(uts: Uts, mvp: Path
     assert result.code == 0, result.err
     assert tomllib.loads(project.read_text())["layout"] == "flat"
     assert state_findings(mvp) == []
+
+
+def test_conflict_sides_reads_both_marker_styles() -> None:
+    merge = "a = 1\n<<<<<<< HEAD\nb = 2\n=======\nb = 3\n>>>>>>> other\nc = 4\n"
+    diff3 = (
+        "a = 1\n<<<<<<< HEAD\nb = 2\n||||||| base\nb = 1\n=======\nb = 3\n>>>>>>> other\nc = 4\n"
+    )
+    for text in (merge, diff3):
+        assert conflict_sides(text) == ["a = 1\nb = 2\nc = 4\n", "a = 1\nb = 3\nc = 4\n"]
