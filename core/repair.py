@@ -193,6 +193,7 @@ def state_findings(root: Path, registry: Registry | None = None) -> list[str]:
         f"{rel}: git conflict markers (uts repair merges both sides)" for rel in scan.conflicted
     ]
     found += scan.problems
+    found += _leftovers(root) if scan.project else []
     for path, records in sorted(scan.ambiguous.items()):
         found.append(
             f"{path}: recorded twice ({_describe(records)}); uts repair decides from a rendering"
@@ -221,6 +222,28 @@ def state_findings(root: Path, registry: Registry | None = None) -> list[str]:
                 f"{path}: changed since uts wrote it, and no source holds what uts wrote "
                 "(git, the object cache, a rendering of the recorded versions)"
             )
+    return found
+
+
+def _leftovers(root: Path) -> list[str]:
+    """Format 1's records next to format 2's: a branch written by an older uts was merged."""
+    import tomllib
+
+    found = []
+    if (root / MANIFEST_PATH).is_file():
+        found.append(
+            f"{MANIFEST_PATH}: format 1's manifest next to {PROJECT_FILE} (merged from a branch "
+            "an older uts wrote?); what it adds is not recorded: delete it, or redo that change"
+        )
+    try:
+        tool = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8")).get("tool")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return found
+    if isinstance(tool, dict) and "uts" in tool:
+        found.append(
+            "pyproject.toml: [tool.uts] is format 1's record, unused next to .uts/project.toml; "
+            "delete the table"
+        )
     return found
 
 

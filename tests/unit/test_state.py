@@ -450,3 +450,13 @@ def test_conflict_sides_reads_both_marker_styles() -> None:
     )
     for text in (merge, diff3):
         assert conflict_sides(text) == ["a = 1\nb = 2\nc = 4\n", "a = 1\nb = 3\nc = 4\n"]
+
+
+def test_format_1_records_merged_into_a_format_2_project_are_findings(mvp: Path) -> None:
+    (mvp / ".uts/manifest.json").write_text('{"format": 1, "files": {}}')
+    pyproject = mvp / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[tool.uts]\nrecipe = "mvp"\n')
+    findings = state_findings(mvp)
+    assert len(findings) == 2
+    assert findings[0].startswith(".uts/manifest.json: format 1's manifest next to")
+    assert findings[1].startswith("pyproject.toml: [tool.uts] is format 1's record")
