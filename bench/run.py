@@ -112,7 +112,7 @@ def _notes(args: argparse.Namespace, groups: list[scenarios.Group]) -> list[str]
             f"Identical output: before timing, {', '.join(tools)} rendered the synthetic template "
             "(~2 KB text files, 10 substitutions each, in up to 20 directories named from a "
             "variable) and each tree was compared byte for byte with the tree the harness "
-            "computes. Excluded from that comparison: uts's `.uts/manifest.json` (its state, "
+            "computes. Excluded from that comparison: uts's `.uts/` (its state, "
             "always written). "
             "Nothing else: the uts component writes no pyproject.toml, the copier template has no "
             "answers file, cookiecutter's replay file goes outside the tree."

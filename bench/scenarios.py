@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 UTS_EXCLUDE = (".uts/",)
-"""uts's own bookkeeping, left out of the identical-tree check (its manifest is always written)."""
+"""uts's own bookkeeping, left out of the identical-tree check (its state is always written)."""
 
 _COPYTREE = "import shutil, sys; shutil.copytree(sys.argv[1], sys.argv[2])"
 

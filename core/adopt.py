@@ -487,12 +487,13 @@ def adopt_project(
 
     Only uts's own record is written; the project's files are never touched.
     """
-    from uts.state import MANIFEST_PATH
+    from uts.state import MANIFEST_PATH, PROJECT_FILE
 
     root = root.absolute()
-    if (root / MANIFEST_PATH).is_file():
+    made = next((p for p in (PROJECT_FILE, MANIFEST_PATH) if (root / p).is_file()), None)
+    if made is not None:
         raise UsageError(
-            f"{root} is a project uts created ({MANIFEST_PATH} exists); it needs no adopting",
+            f"{root} is a project uts created ({made} exists); it needs no adopting",
             hint="uts add and uts remove work on it as it is",
         )
     adoption = detect(root, app)

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from uts.engine import Ask, Composition, ProjectSpec, compose
-from uts.errors import ConflictError, ResolutionError, StateError
+from uts.errors import ConflictError, ResolutionError, StateError, UtsError
 from uts.merge import merge3_bytes
-from uts.model import Component, GeneratedFile
+from uts.model import Component
 from uts.plan import Change, Confinement, Plan
 from uts.plugin.manager import Registry
 from uts.pyproject import update_pyproject
-from uts.state import MANIFEST_PATH, ProjectState, build_manifest
+from uts.state import STATE_OWNER, ProjectState, Record, build_state, is_state_path, records_of
 
-__all__ = ["ChangeReport", "plan_change", "spec_for_add", "spec_for_remove"]
+__all__ = [
+    "ChangeReport",
+    "current_spec",
+    "plan_change",
+    "render_recorded",
+    "spec_for_add",
+    "spec_for_remove",
+]
 
 PYPROJECT = "pyproject.toml"
 
@@ -31,18 +40,47 @@ class ChangeReport:
     left_deleted: list[str] = field(default_factory=list)
     held: dict[str, tuple[str, str]] = field(default_factory=dict)
     """History files the change would have rewritten: path to (owner, its hint)."""
+    unknown_base: list[str] = field(default_factory=list)
+    """Files both sides changed whose base no source has: conflicts, never guessed."""
+    state: ProjectState | None = None
+    """The project's state the change was planned from."""
 
 
-def _current_spec(state: ProjectState) -> tuple[ProjectSpec, dict[str, Any]]:
+_PROJECT_KEYS = ("format", "recipe", "project-name", "package", "components", "version")
+
+
+def current_spec(state: ProjectState) -> ProjectSpec:
+    """The spec the project records: rendering it gives what uts wrote last."""
     components = state.tool["components"]
-    spec = ProjectSpec(
+    return ProjectSpec(
         project_name=str(state.tool.get("project-name", state.root.name)),
         recipe=str(state.tool.get("recipe", "")),
         components=list(components),
         options={name: dict(data.get("options", {})) for name, data in components.items()},
         auto={name for name, data in components.items() if data.get("auto")},
+        recorded={name: dict(data) for name, data in components.items()},
+        extra={k: v for k, v in state.tool.items() if k not in _PROJECT_KEYS},
     )
-    return spec, components
+
+
+def _current_spec(state: ProjectState) -> tuple[ProjectSpec, dict[str, Any]]:
+    return current_spec(state), state.tool["components"]
+
+
+def render_recorded(registry: Registry, state: ProjectState) -> dict[str, bytes] | None:
+    """The recorded spec rendered again, if every component has its recorded version.
+
+    The last source of merge bases: with any other version installed the rendering
+    would not be what uts wrote, so there is none (never a guess).
+    """
+    for name, data in state.tool["components"].items():
+        if name not in registry.components or registry.metadata[name].version != data["version"]:
+            return None
+    try:
+        composition = compose(registry, current_spec(state))
+    except UtsError:
+        return None
+    return {path: item.content for path, item in composition.files.items()}
 
 
 def spec_for_add(
@@ -80,6 +118,9 @@ def spec_for_remove(
     metadata = {
         name: registry.get(name).component for name in components if name in registry.components
     }
+    missing = [name for name in components if name not in metadata and name not in names]
+    if missing:
+        raise missing_component(state, missing[0])
     removed = set(names)
     while True:
         dependants = {
@@ -117,10 +158,10 @@ def spec_for_remove(
 
 
 def _state_holder(state: ProjectState) -> str | None:
-    """The component writing ``pyproject.toml``, where ``[tool.uts]`` lives: it stays.
+    """The component writing ``pyproject.toml``, the project's packaging: it stays.
 
-    Removing it would delete (or leave stale) the record of every other component while
-    the manifest says they are gone, so it is never removed, not even as an orphan.
+    Removing it would take the project itself apart (its packaging, and with it every
+    other component's dependencies), so it is never removed, not even as an orphan.
     """
     entry = state.files.get(PYPROJECT)
     owner = entry.get("owner") if isinstance(entry, dict) else None
@@ -130,11 +171,24 @@ def _state_holder(state: ProjectState) -> str | None:
 def _keeps_state(keeper: str, names: list[str]) -> ResolutionError:
     how = "" if keeper in names else f" (--cascade would take it with {', '.join(names)})"
     return ResolutionError(
-        f"cannot remove {keeper!r}{how}: it writes {PYPROJECT}, where uts keeps its record "
-        "of this project ([tool.uts])",
-        hint="remove the other components by name; to stop using uts here, delete .uts/ "
-        "and the [tool.uts] table of pyproject.toml",
+        f"cannot remove {keeper!r}{how}: it writes {PYPROJECT}, the packaging every other "
+        "component of this project builds on",
+        hint="remove the other components by name; to stop using uts here, delete .uts/",
     )
+
+
+def missing_component(state: ProjectState, name: str) -> StateError:
+    """The error for a component of the project that is not installed, naming its provider."""
+    provider = state.tool["components"].get(name, {}).get("provider") or {}
+    distribution, version = provider.get("distribution"), provider.get("version")
+    if distribution:
+        hint = (
+            f"install the distribution {distribution} (version {version} provided {name!r} "
+            f"here): pip install {distribution}"
+        )
+    else:
+        hint = f"install the plugin providing {name!r} (uts list shows what is installed)"
+    return StateError(f"component {name!r} of this project is not installed", hint=hint)
 
 
 def _requires(metadata: dict[str, Component], name: str) -> tuple[str, ...]:
@@ -159,51 +213,45 @@ def plan_change(
     three-way with the pristine rendering as base; files uts no longer writes are
     deleted unless the user modified them (then kept, and reported).
     """
+    for name in state.tool["components"]:
+        if name in spec.components and name not in registry.components:
+            raise missing_component(state, name)
     composition = compose(registry, spec, ask)
     root = state.root
+    if state.render is None:
+        state.render = partial(render_recorded, registry, state)
     confinement = Confinement(root)
     changes: list[Change] = []
-    report = ChangeReport(Plan(root, changes), composition)
+    report = ChangeReport(Plan(root, changes), composition, state=state)
     occupied: list[str] = []
-    written = dict(composition.files)  # what the manifest records as written
+    records = records_of(composition.files)  # what the state records as written
 
     for path, item in composition.files.items():
-        # What the manifest lists is read through it: a tampered entry is the state's fault.
-        target = (
-            state.target(path, confinement) if path in state.files else confinement.target(path)
-        )
+        # What the state records is read through it: a tampered record is the state's fault.
+        target = state.target(path) if path in state.files else confinement.target(path)
         if target.exists() and not target.is_file():
             raise ConflictError(f"{path} is a directory in the project; uts needs a file there")
         current = target.read_bytes() if target.is_file() else None
         new = item.content
-        if path == PYPROJECT and current is not None and path in state.files:
-            text = update_pyproject(
-                current.decode("utf-8"), state.pristine(path).decode("utf-8"), new.decode("utf-8")
-            )
-            new = text.encode("utf-8")
-        elif path in state.files and path != MANIFEST_PATH:
-            base = state.pristine(path)
+        if is_state_path(path):
+            pass  # uts's own record, rewritten as planned
+        elif path in state.files:
+            uts_changed = not state.unchanged(path, new)
             if current is None:
-                if new != base:
+                if uts_changed:
                     report.left_deleted.append(path)
                 continue
             owner = registry.metadata[item.owner]
-            if new != base and owner.is_history(path):
+            if uts_changed and owner.is_history(path):
                 # Written once (an applied migration, say): what the change would add
                 # there is not applied, and the record keeps what was written.
                 report.held[path] = (item.owner, owner.history_hint)
-                written[path] = GeneratedFile(base, item.owner, item.executable)
+                records[path] = Record(item.owner, state.files[path]["blob"], item.executable)
                 new = current
-            elif current not in (base, new):
-                if new == base:
-                    new = current
-                else:
-                    merged = merge3_bytes(base, current, new)
-                    new = merged.content
-                    report.merged.append(path)
-                    if merged.conflicts:
-                        report.conflicts[path] = merged.conflicts
-        elif current is not None and current != new and path != MANIFEST_PATH:
+            elif current != new and not state.unchanged(path, current):
+                # The user changed the file: keep it, or merge what uts changes into it.
+                new = _merge(report, state, path, current, new) if uts_changed else current
+        elif current is not None and current != new:
             occupied.append(path)
             continue
         if current is None:
@@ -214,7 +262,7 @@ def plan_change(
             changes.append(Change(path, "update", item.owner, current, new, item.executable))
 
     if report.held:
-        _record(changes, state, written)
+        _record(changes, composition, records)
     if occupied:
         raise ConflictError(
             f"{len(occupied)} file(s) uts needs to create already exist: {', '.join(occupied[:5])}",
@@ -224,26 +272,51 @@ def plan_change(
     for path, entry in state.files.items():
         if path in composition.files:
             continue
-        target = state.target(path, confinement)
+        target = state.target(path)
         if not target.is_file():
             continue
         current = target.read_bytes()
-        if current == state.pristine(path) or delete_modified:
+        if state.unchanged(path, current) or delete_modified:
             changes.append(Change(path, "delete", entry["owner"], current, None))
         else:
             report.kept.append(path)
+    for path in state.state_paths:  # a removed component's record, format 1's manifest
+        if path not in composition.files and confinement.target(path).is_file():
+            old = confinement.target(path).read_bytes()
+            changes.append(Change(path, "delete", STATE_OWNER, old, None))
     changes.sort(key=lambda change: change.path)
     return report
 
 
-def _record(changes: list[Change], state: ProjectState, written: dict[str, GeneratedFile]) -> None:
-    """Rewrite the manifest's planned content so held history files keep their record."""
-    from uts import __version__
+def _merge(
+    report: ChangeReport, state: ProjectState, path: str, current: bytes, new: bytes
+) -> bytes:
+    """Both the user and uts changed *path*: merge three-way over what uts wrote before."""
+    base = state.base(path)
+    if base is None:
+        # No base: a two-sided conflict over the whole file, never a guess.
+        merged = merge3_bytes(b"", current, new)
+        report.unknown_base.append(path)
+        report.merged.append(path)
+        report.conflicts[path] = max(1, merged.conflicts)
+        return merged.content
+    if path == PYPROJECT:
+        return update_pyproject(
+            current.decode("utf-8"), base.decode("utf-8"), new.decode("utf-8")
+        ).encode("utf-8")
+    merged = merge3_bytes(base, current, new)
+    report.merged.append(path)
+    if merged.conflicts:
+        report.conflicts[path] = merged.conflicts
+    return merged.content
 
-    files = {path: item for path, item in written.items() if path != MANIFEST_PATH}
-    manifest = build_manifest(files, __version__)
+
+def _record(changes: list[Change], composition: Composition, records: Mapping[str, Record]) -> None:
+    """Rewrite the planned state files so held history files keep their record."""
+    state = build_state(composition.state, records)
     for index, change in enumerate(changes):
-        if change.path == MANIFEST_PATH:
+        if change.path in state:
+            new = state[change.path].content
             action = "create" if change.old is None else "update"
-            action = "keep" if change.old == manifest else action
-            changes[index] = change._replace(action=action, new=manifest)
+            action = "keep" if change.old == new else action
+            changes[index] = change._replace(action=action, new=new)

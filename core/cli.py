@@ -154,9 +154,27 @@ def new(
         )
         return
     commit(plan)
+    _remember(composition)
     from uts.report import created_summary
 
     typer.echo(created_summary(root, composition, plan))
+
+
+def _remember(composition: Any, state: Any = None) -> None:
+    """Keep what uts just wrote in the per-user object cache: later merge bases.
+
+    Files recorded already (by an earlier command, or found in git) are not stored again.
+    """
+    from uts.objects import store_objects
+    from uts.state import is_state_path, records_of
+
+    known = {entry["blob"] for entry in state.files.values()} if state is not None else set()
+    records = records_of(composition.files)
+    store_objects(
+        item.content
+        for path, item in composition.files.items()
+        if not is_state_path(path) and records[path].blob not in known
+    )
 
 
 def _prompt(component: Any, option: Any) -> Any:
@@ -255,22 +273,47 @@ ProjectOption = Annotated[
 ]
 
 
+def _open_project(
+    project: Path | None, dry_run: bool = False, registry: "Registry | None" = None
+) -> Any:
+    """The project's state; state format 1 is upgraded first (once, in one line)."""
+    from uts.state import find_project, load_project
+
+    state = load_project(find_project(project or Path.cwd()))
+    if state.legacy is None:
+        return state
+    if dry_run:
+        typer.echo(
+            "note: uts's state here is format 1; the next command without --dry-run "
+            "upgrades it to format 2",
+            err=True,
+        )
+        return state
+    from uts.upgrade import upgrade
+
+    typer.echo(upgrade(state, registry or _registry()), err=True)
+    return load_project(state.root)
+
+
+def _provider(data: dict[str, Any]) -> str:
+    provider = data.get("provider") or {}
+    return " ".join(str(provider[k]) for k in ("distribution", "version") if k in provider)
+
+
 @app.command()
 def status(
     project: ProjectOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show the recipe, active components and what changed since uts wrote the files."""
-    from uts.state import find_project, load_project
-
-    state = load_project(find_project(project or Path.cwd()))
+    state = _open_project(project)
     drift = state.drift()
     components = state.tool["components"]
     if as_json:
         data = {
             "project": str(state.root),
             "recipe": state.tool.get("recipe"),
-            "uts": state.tool.get("version"),
+            "format": state.tool.get("format"),
             "components": components,
             "drift": [{"path": d.path, "owner": d.owner, "status": d.status} for d in drift],
         }
@@ -278,12 +321,14 @@ def status(
         return
     _line(
         f"{state.tool.get('project-name', state.root.name)} at {state.root} "
-        f"(recipe {state.tool.get('recipe')!r}, written by uts {state.tool.get('version')})"
+        f"(recipe {state.tool.get('recipe')!r})"
     )
     typer.echo("components:")
     for name, data in components.items():
         options = " ".join(f"{k}={v}" for k, v in data.get("options", {}).items())
-        _line(f"  {name} {data['version']}" + (f"  {options}" if options else ""))
+        provider = _provider(data)
+        line = f"  {name} {data['version']}" + (f" (from {provider})" if provider else "")
+        _line(line + (f"  {options}" if options else ""))
     if not drift:
         typer.echo("no changes: every file is as uts wrote it")
         return
@@ -298,10 +343,11 @@ def diff(
     project: ProjectOption = None,
 ) -> None:
     """Show what the user changed compared with what uts wrote, as a unified diff."""
+    from uts.change import render_recorded
     from uts.plan import Change, Plan
-    from uts.state import find_project, load_project
 
-    state = load_project(find_project(project or Path.cwd()))
+    state = _open_project(project)
+    state.render = lambda: render_recorded(_registry(), state)  # only if a base is missing
     wanted = {Path(p).as_posix().removeprefix("./") for p in paths}
     unknown = wanted - set(state.files)
     if unknown:
@@ -309,14 +355,16 @@ def diff(
             f"uts did not write {', '.join(sorted(unknown))}",
             hint="uts status lists the files it wrote",
         )
+    drift = [item for item in state.drift() if not wanted or item.path in wanted]
+    bases = state.bases(item.path for item in drift)
     changes = []
-    for item in state.drift():
-        if wanted and item.path not in wanted:
+    for item in drift:
+        if bases[item.path] is None:
+            typer.echo(f"note: {item.path} changed, but what uts wrote there is unknown", err=True)
             continue
-        target = state.target(item.path)
-        current = target.read_bytes() if item.status == "modified" else None
+        current = state.read(item.path) if item.status == "modified" else None
         action = "update" if current is not None else "delete"
-        changes.append(Change(item.path, action, item.owner, state.pristine(item.path), current))
+        changes.append(Change(item.path, action, item.owner, bases[item.path], current))
     typer.echo(Plan(state.root, changes).diff(), nl=False)
 
 
@@ -336,6 +384,12 @@ def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
             + (f" ({hint})" if hint else ""),
             err=True,
         )
+    for path in report.unknown_base:
+        typer.echo(
+            f"note: {path}: what uts wrote there is unknown (not in git, the object cache, "
+            "nor a render of the recorded versions): both sides are a conflict",
+            err=True,
+        )
     if report.conflicts and not markers:
         listing = ", ".join(f"{p} ({n})" for p, n in sorted(report.conflicts.items()))
         raise ConflictError(
@@ -348,13 +402,22 @@ def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
         f"({len(report.merged)} merged with your edits), {counts['delete']} deleted"
     )
     if dry_run:
-        typer.echo(plan.diff(), nl=False)
+        from uts.plan import Plan
+        from uts.state import is_state_path
+
+        # uts's own bookkeeping is one line, not a diff of its records.
+        state = [c for c in plan.effective if is_state_path(c.path)]
+        typer.echo(Plan(plan.root, [c for c in plan.changes if c not in state]).diff(), nl=False)
+        if state:
+            listing = ", ".join(f"{c.action} {c.path}" for c in state)
+            _line(f"uts state: would {listing}")
         _line(f"dry run: would {verb}: {summary}; nothing was written")
         return
     if not plan.effective:
         _line(f"nothing to change: {verb} leaves the project as it is")
         return
     commit(plan)
+    _remember(report.composition, report.state)
     _line(f"{verb}: {summary}")
     if report.conflicts:
         for path, count in sorted(report.conflicts.items()):
@@ -392,10 +455,9 @@ def add(
 ) -> None:
     """Add components to an existing project, merging with your edits."""
     from uts.change import plan_change, spec_for_add
-    from uts.state import find_project, load_project
 
     markers = _conflict_mode(conflict)
-    state = load_project(find_project(project or Path.cwd()))
+    state = _open_project(project, dry_run)
     active = state.tool["components"]
     new = [name for name in components if name not in active or active[name].get("auto")]
     for name in components:
@@ -432,11 +494,10 @@ def remove(
 ) -> None:
     """Remove components: their files, dependencies and fragments, keeping your edits."""
     from uts.change import plan_change, spec_for_remove
-    from uts.state import find_project, load_project
 
     markers = _conflict_mode(conflict)
-    state = load_project(find_project(project or Path.cwd()))
     registry = _registry()
+    state = _open_project(project, dry_run, registry)
     spec, removed = spec_for_remove(state, registry, list(components), cascade)
     extra = [name for name in removed if name not in components]
     if extra:
@@ -463,6 +524,50 @@ def adopt(
     from uts.adopt import adopt_project
 
     adopt_project(project or Path.cwd(), app_ref, dry_run, as_json, typer.echo)
+
+
+@app.command()
+def repair(
+    project: ProjectOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff; write nothing.")
+    ] = False,
+) -> None:
+    """Repair uts's state after a git merge: keep every record, decide disputed ones."""
+    from uts.commit import commit
+    from uts.objects import store_objects
+    from uts.repair import plan_repair, state_findings
+    from uts.state import MANIFEST_PATH, PROJECT_FILE, find_project
+
+    root = find_project(project or Path.cwd())
+    registry = _registry()
+    if not (root / PROJECT_FILE).is_file() and (root / MANIFEST_PATH).is_file():
+        _open_project(root, dry_run, registry)  # format 1: upgrading it is the repair
+        if dry_run:
+            return
+    report = plan_repair(root, registry)
+    plan = report.plan
+    for path, how in sorted(report.decided.items()):
+        typer.echo(f"{path}: recorded as the {how} has it", err=True)
+    changed = [change.path for change in plan.effective]
+    if dry_run:
+        typer.echo(plan.diff(), nl=False)
+        typer.echo(f"dry run: would rewrite {len(changed)} state file(s); nothing was written")
+        return
+    if changed:
+        store_objects(report.rendered)
+        commit(plan)
+    remaining = state_findings(root, registry)
+    for finding in remaining:
+        typer.echo(f"still: {finding}", err=True)
+    if remaining:
+        typer.echo(f"repaired {len(changed)} state file(s); {len(remaining)} finding(s) remain")
+        raise typer.Exit(9)
+    typer.echo(
+        f"repaired: {len(changed)} state file(s) rewritten; uts's state is consistent"
+        if changed
+        else "nothing to repair: uts's state is consistent"
+    )
 
 
 def run(argv: list[str]) -> int:

@@ -15,7 +15,7 @@ from uts.model import Component, Context, Contributions, FragmentStore, Generate
 from uts.plugin.manager import Registry
 from uts.render import check_relative, render_templates
 from uts.resolve import Resolution, resolve, resolve_options
-from uts.state import MANIFEST_PATH, STATE_OWNER, build_manifest
+from uts.state import STATE_FORMAT, build_state, provider_of, records_of
 
 __all__ = ["Composition", "ProjectSpec", "compose", "package_name"]
 
@@ -52,6 +52,11 @@ class ProjectSpec:
     description: str = ""
     auto: set[str] = field(default_factory=set)
     """Components that are there only because others require them (recorded as such)."""
+    recorded: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """What the project records per component; its provider and order are kept while
+    the installed version is the recorded one."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Other keys of ``.uts/project.toml`` (what ``uts adopt`` records), kept as they are."""
 
 
 class Composition(NamedTuple):
@@ -61,6 +66,8 @@ class Composition(NamedTuple):
     resolution: Resolution
     files: dict[str, GeneratedFile]
     fragments: dict[str, list[Any]]
+    state: dict[str, Any] = {}  # noqa: RUF012 (a NamedTuple field default, never mutated)
+    """What the state files record, shaped like :attr:`uts.state.ProjectState.tool`."""
 
 
 def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Composition:
@@ -112,9 +119,42 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
         files = late.files
 
     auto = set(resolution.added_for) | (spec.auto & set(resolution.order))
-    _write_pyproject(files, store, ctx, metadata, auto)
-    files[MANIFEST_PATH] = GeneratedFile(build_manifest(files, __version__), STATE_OWNER)
-    return Composition(ctx, resolution, dict(sorted(files.items())), fragments)
+    _write_pyproject(files, store)
+    state = _state(registry, spec, ctx, auto)
+    files.update(build_state(state, records_of(files)))
+    return Composition(ctx, resolution, dict(sorted(files.items())), fragments, state)
+
+
+def _state(registry: Registry, spec: ProjectSpec, ctx: Context, auto: set[str]) -> dict[str, Any]:
+    """What the project will record: names, and per component its version and provider."""
+    recorded = spec.recorded
+    # A component keeps its place in the composition order; a new one goes last.
+    order = 1 + max((int(data.get("order", -1)) for data in recorded.values()), default=-1)
+    components: dict[str, Any] = {}
+    for name, options in ctx.components.items():
+        version = registry.metadata[name].version
+        old = recorded.get(name, {})
+        entry: dict[str, Any] = {"version": version}
+        if "order" in old:
+            entry["order"] = old["order"]
+        else:
+            entry["order"], order = order, order + 1
+        provider = old.get("provider") if old.get("version") == version else None
+        provider = provider or provider_of(registry.get(name).source)
+        if provider:
+            entry["provider"] = dict(provider)
+        entry["auto"] = name in auto
+        entry["options"] = dict(options)
+        components[name] = entry
+    known = ("format", "recipe", "project-name", "package", "components", "version")
+    return {
+        "format": STATE_FORMAT,
+        "recipe": ctx.recipe,
+        "project-name": ctx.project_name,
+        "package": ctx.package,
+        **{key: value for key, value in spec.extra.items() if key not in known},
+        "components": components,
+    }
 
 
 def _claim(files: dict[str, GeneratedFile], path: str, item: GeneratedFile) -> None:
@@ -127,13 +167,7 @@ def _claim(files: dict[str, GeneratedFile], path: str, item: GeneratedFile) -> N
     files[path] = item
 
 
-def _write_pyproject(
-    files: dict[str, GeneratedFile],
-    store: FragmentStore,
-    ctx: Context,
-    metadata: Mapping[str, Component],
-    auto: set[str],
-) -> None:
+def _write_pyproject(files: dict[str, GeneratedFile], store: FragmentStore) -> None:
     current = files.get("pyproject.toml")
     groups: dict[str | None, list[str]] = {}
     for fragment in store.items:
@@ -150,7 +184,7 @@ def _write_pyproject(
         return
     import tomlkit
 
-    from uts.pyproject import set_dependencies, set_tool_uts
+    from uts.pyproject import set_dependencies
 
     try:
         doc = tomlkit.parse(current.content.decode("utf-8"))
@@ -159,21 +193,6 @@ def _write_pyproject(
             f"component {current.owner!r} renders an invalid pyproject.toml: {error}"
         ) from error
     set_dependencies(doc, groups)
-    state = {
-        "version": ctx.uts_version,
-        "recipe": ctx.recipe,
-        "project-name": ctx.project_name,
-        "package": ctx.package,
-        "components": {
-            name: {
-                "version": metadata[name].version,
-                "options": dict(options),
-                "auto": name in auto,
-            }
-            for name, options in ctx.components.items()
-        },
-    }
-    set_tool_uts(doc, state)
     files["pyproject.toml"] = GeneratedFile(
         tomlkit.dumps(doc).encode(), current.owner, current.executable
     )

@@ -11,7 +11,7 @@ from typing import Any
 import tomlkit
 import tomlkit.items
 
-__all__ = ["requirement_name", "set_dependencies", "set_tool_uts"]
+__all__ = ["requirement_name", "set_dependencies", "strip_tool_uts", "update_pyproject"]
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -47,28 +47,20 @@ def set_dependencies(doc: tomlkit.TOMLDocument, groups: Mapping[str | None, list
             optional[group] = _multiline(ordered)
 
 
-def set_tool_uts(doc: tomlkit.TOMLDocument, state: Mapping[str, Any]) -> None:
-    """Replace ``[tool.uts]`` with *state* (recipe, components, versions, options)."""
+def strip_tool_uts(text: str) -> str:
+    """*text* without the ``[tool.uts]`` table of state format 1, every other byte kept."""
+    doc = tomlkit.parse(text)
     tool = doc.get("tool")
-    if tool is None:
-        tool = tomlkit.table(is_super_table=True)
-        doc["tool"] = tool
-    table = tomlkit.table()
-    for key, value in state.items():
-        if key != "components":
-            table[key] = value
-    components = tomlkit.table(is_super_table=True)
-    for name, data in state.get("components", {}).items():
-        entry = tomlkit.table()
-        entry["version"] = data["version"]
-        if data.get("auto"):
-            entry["auto"] = True
-        if data.get("options"):
-            entry["options"] = tomlkit.inline_table()
-            entry["options"].update(data["options"])
-        components[name] = entry
-    table["components"] = components
-    tool["uts"] = table
+    if tool is None or "uts" not in tool:
+        return text
+    del tool["uts"]
+    if not tool:
+        del doc["tool"]
+    stripped = tomlkit.dumps(doc)
+    # The table was appended after a blank line: take that line away with it.
+    if stripped.endswith("\n\n") and not text.endswith("\n\n"):
+        stripped = stripped.rstrip("\n") + "\n"
+    return stripped
 
 
 def _groups(doc: tomlkit.TOMLDocument) -> dict[str | None, list[str]]:
@@ -199,8 +191,8 @@ def _delete(items: list[_Item], rest: str, position: int) -> str:
 def update_pyproject(current: str, old_rendered: str, new_rendered: str) -> str:
     """Carry what changed between two uts renderings into the user's ``pyproject.toml``.
 
-    Only the requirements uts added or dropped and the ``[tool.uts]`` table change;
-    the user's own requirements, comments, order, quoting and spacing stay as they are,
+    Only the requirements uts added or dropped change (and format 1's ``[tool.uts]``
+    table goes); the user's own requirements, comments, order, quoting and spacing stay as they are,
     and removing what an earlier call added gives back the same bytes.
     """
     doc = tomlkit.parse(current)
@@ -225,10 +217,7 @@ def update_pyproject(current: str, old_rendered: str, new_rendered: str) -> str:
             if requirement_name(requirement) not in present:  # else the user declares it already
                 text = _insert(items, rest, requirement)
         _store_array(doc, group, tomlkit.parse(f"x = {text}")["x"])
-    state = new_doc.get("tool", {}).get("uts")
-    if state is not None:
-        set_tool_uts(doc, state.unwrap())
-    return tomlkit.dumps(doc)
+    return strip_tool_uts(tomlkit.dumps(doc))
 
 
 def _store_array(doc: tomlkit.TOMLDocument, group: str | None, array: Any) -> None:

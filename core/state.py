@@ -1,72 +1,335 @@
-"""What uts records in a generated project: ``[tool.uts]`` and the file manifest.
+"""What uts records in a project: ``.uts/project.toml`` and one file per component.
 
-The manifest (``.uts/manifest.json``) lists every file uts wrote with its owning
-component, the SHA-256 of what was written and that pristine content, the base of
-later three-way merges.
+Format 2 keeps every record under ``.uts/``, nothing in the user's packaging file:
+
+- ``.uts/project.toml``: the format, recipe, project and package names (and what
+  ``uts adopt`` records; keys uts does not know are kept as they are);
+- ``.uts/components/<name>.toml``: one per component: its version, the distribution
+  that provided it, its options, whether it is only there for another one, its place
+  in the composition order, and the files it owns, each as a git blob id.
+
+No copy of any file is kept in the project: the base of a later three-way merge is
+found by its blob id (see :meth:`ProjectState.bases`). Two git branches that add
+different components touch different state files. Format 1 (``[tool.uts]`` in
+``pyproject.toml`` plus ``.uts/manifest.json`` holding pristine copies) is read so
+that :mod:`uts.upgrade` can replace it.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-from collections.abc import Mapping
+import math
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from uts.errors import StateError, WriteError
+from uts.errors import ConflictError, StateError
 from uts.model import GeneratedFile
-from uts.plan import Confinement
+from uts.objects import blob_id, cached_objects, git_objects, matches
 
 __all__ = [
-    "MANIFEST_FORMAT",
+    "COMPONENTS_DIR",
+    "ID_LENGTH",
     "MANIFEST_PATH",
+    "PROJECT_FILE",
+    "STATE_FORMAT",
     "STATE_OWNER",
     "Drift",
     "ProjectState",
-    "build_manifest",
+    "Record",
+    "build_state",
+    "check_entry",
+    "component_file",
+    "decode_pristine",
     "find_project",
+    "has_conflict_markers",
+    "is_state_path",
+    "link_on_the_way",
     "load_project",
-    "sha256",
+    "parse_component",
+    "parse_project",
+    "provider_of",
+    "records_of",
 ]
 
+STATE_DIR = ".uts"
+PROJECT_FILE = ".uts/project.toml"
+COMPONENTS_DIR = ".uts/components"
 MANIFEST_PATH = ".uts/manifest.json"
-MANIFEST_FORMAT = 1
+"""Format 1's manifest: read once, to upgrade, then deleted."""
+STATE_FORMAT = 2
 STATE_OWNER = "uts"
-_RESTORE = f"restore {MANIFEST_PATH} from version control (git checkout -- {MANIFEST_PATH})"
+ID_LENGTH = 16
+"""Hex digits of a blob id kept per file: 64 bits, so that the state of a CORE project
+stays under 5 % of the files it tracks (40 digits would not)."""
+
+_PROJECT_KEYS = ("format", "recipe", "project-name", "package")
+COMPONENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_HEX = re.compile(r"^[0-9a-f]{7,40}$")
+_MARKER = re.compile(r"^(<{7}|>{7}|\|{7})( |$)|^={7}$", re.MULTILINE)
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+class Record(NamedTuple):
+    """One file uts wrote: the component owning it, its blob id, its executable bit."""
+
+    owner: str
+    blob: str
+    executable: bool = False
 
 
-def _pristine(data: bytes) -> dict[str, str]:
-    try:
-        return {"text": data.decode("utf-8")}
-    except UnicodeDecodeError:
-        return {"base64": base64.b64encode(data).decode("ascii")}
+_RESTORE = "restore it from version control (git checkout -- .uts)"
 
 
-def build_manifest(files: Mapping[str, GeneratedFile], uts_version: str) -> bytes:
-    """The manifest of *files* as deterministic JSON bytes, one line per file.
+def check_entry(where: str, rel: str) -> None:
+    """Refuse a recorded path that names a file outside the project (tampered state)."""
+    parts = rel.split("/")
+    if (
+        rel.startswith("/")
+        or any(part in ("", ".", "..") for part in parts)
+        or "\0" in rel
+        or "\\" in rel  # a separator on Windows
+        or re.match(r"^[A-Za-z]:", rel)
+    ):
+        raise StateError(f"{where}: entry {rel!r} names a file outside the project", hint=_RESTORE)
 
-    One line per file keeps ``git diff`` of the manifest readable and lets the C JSON
-    encoder do the work (``indent`` would switch to the pure-Python one).
+
+def link_on_the_way(root: Path, rel: str, checked: set[str] | None = None) -> str | None:
+    """The first segment of *rel* under *root* that is a symbolic link, if any."""
+    checked = set() if checked is None else checked
+    parts = rel.split("/")
+    for end in range(1, len(parts) + 1):
+        prefix = "/".join(parts[:end])
+        if prefix in checked:
+            continue
+        if os.path.islink(os.path.join(root, prefix)):
+            return prefix
+        if end < len(parts):
+            checked.add(prefix)  # a directory that is no link: never looked at again
+    return None
+
+
+def component_file(name: str) -> str:
+    """The project-relative state file of component *name*."""
+    return f"{COMPONENTS_DIR}/{name}.toml"
+
+
+def is_state_path(path: str) -> bool:
+    """Whether *path* is one of uts's state files (not a lock or journal beside them)."""
+    if path in (PROJECT_FILE, MANIFEST_PATH):
+        return True
+    folder, _, name = path.rpartition("/")
+    return folder == COMPONENTS_DIR and name.endswith(".toml")
+
+
+def has_conflict_markers(text: str) -> bool:
+    """Whether *text* holds git's conflict markers (``<<<<<<<``, ``=======``, ...)."""
+    return _MARKER.search(text) is not None
+
+
+def provider_of(source: str) -> dict[str, str] | None:
+    """The distribution and version behind a component's load *source*, when known.
+
+    Built-ins come from the ``uts`` distribution; an entry point's source reads
+    ``<distribution> <version>`` (see :class:`uts.plugin.discovery.EntryPoint`).
     """
-    dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
-    lines: list[str] = []
-    for path in sorted(files):
-        item = files[path]
-        entry: dict[str, Any] = {"owner": item.owner, "sha256": sha256(item.content)}
-        if item.executable:
-            entry["executable"] = True
-        entry["pristine"] = _pristine(item.content)
-        lines.append(f"    {dumps(path)}: {dumps(entry)}")
-    body = "{\n" + ",\n".join(lines) + "\n  }" if lines else "{}"
-    return (
-        f'{{\n  "files": {body},\n  "format": {MANIFEST_FORMAT},\n'
-        f'  "uts": {dumps(uts_version)}\n}}\n'
-    ).encode()
+    from uts import __version__
+    from uts.plugin.manager import BUILTIN_SOURCE
+
+    if source == BUILTIN_SOURCE:
+        return {"distribution": "uts", "version": __version__}
+    name, space, version = source.rpartition(" ")
+    if space and name and " " not in name and version:
+        return {"distribution": name, "version": version}
+    return None
+
+
+# Writing ---------------------------------------------------------------------------
+
+
+def _string(value: str) -> str:
+    # A JSON string is a TOML basic string, but for DEL, which TOML wants escaped.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else _string(key)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{_key(str(k))} = {_value(v)}" for k, v in value.items())
+        return "{ " + items + " }" if items else "{}"
+    raise StateError(f"cannot record {value!r} ({type(value).__name__}) in uts's state")
+
+
+def _table(name: str, values: Mapping[str, Any]) -> list[str]:
+    return ["", f"[{name}]", *(f"{_key(k)} = {_value(v)}" for k, v in values.items())]
+
+
+def _project_text(tool: Mapping[str, Any]) -> str:
+    lines = [
+        "# What uts records in this project: see its README.",
+        f"format = {STATE_FORMAT}",
+    ]
+    lines += [f"{key} = {_value(tool[key])}" for key in _PROJECT_KEYS[1:] if key in tool]
+    extra = {k: v for k, v in tool.items() if k not in (*_PROJECT_KEYS, "components")}
+    scalars = {k: v for k, v in extra.items() if not isinstance(v, Mapping)}
+    lines += [f"{_key(k)} = {_value(v)}" for k, v in scalars.items()]
+    for key, value in extra.items():
+        if isinstance(value, Mapping):
+            lines += _table(_key(key), value)
+    return "\n".join(lines) + "\n"
+
+
+def _component_text(data: Mapping[str, Any], records: list[tuple[str, Record]]) -> str:
+    lines = [f"version = {_value(data['version'])}"]
+    if "order" in data:
+        lines.append(f"order = {_value(int(data['order']))}")
+    provider = data.get("provider") or {}
+    if provider.get("distribution"):
+        text = " ".join(str(provider[k]) for k in ("distribution", "version") if provider.get(k))
+        lines.append(f"provider = {_value(text)}")
+    if data.get("auto"):
+        lines.append("auto = true")
+    executable = [path for path, record in records if record.executable]
+    if executable:
+        lines.append(f"executable = {_value(executable)}")
+    if data.get("options"):
+        lines += _table("options", data["options"])
+    if records:
+        lines += _table("files", {path: record.blob[:ID_LENGTH] for path, record in records})
+    return "\n".join(lines) + "\n"
+
+
+def records_of(files: Mapping[str, GeneratedFile]) -> dict[str, Record]:
+    """The record of each file of *files* (state files left out)."""
+    return {
+        path: Record(item.owner, blob_id(item.content)[:ID_LENGTH], item.executable)
+        for path, item in files.items()
+        if not is_state_path(path)
+    }
+
+
+def build_state(tool: Mapping[str, Any], records: Mapping[str, Record]) -> dict[str, GeneratedFile]:
+    """The state files of a project: ``.uts/project.toml`` and one file per component.
+
+    *tool* is shaped like :attr:`ProjectState.tool`; *records* maps every file uts
+    wrote to its record. The bytes depend on nothing else (deterministic).
+    """
+    components = tool.get("components", {})
+    by_owner: dict[str, list[tuple[str, Record]]] = {name: [] for name in components}
+    for path in sorted(records):
+        record = records[path]
+        if record.owner not in by_owner:
+            raise StateError(
+                f"{path} is owned by {record.owner!r}, which is not a component of the project"
+            )
+        by_owner[record.owner].append((path, record))
+    state = {PROJECT_FILE: GeneratedFile(_project_text(tool).encode(), STATE_OWNER)}
+    for name, data in components.items():
+        text = _component_text(data, by_owner[name])
+        state[component_file(name)] = GeneratedFile(text.encode(), STATE_OWNER)
+    return state
+
+
+# Reading ---------------------------------------------------------------------------
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    import tomllib
+
+    if has_conflict_markers(text):
+        raise StateError(
+            f"{path} has git conflict markers",
+            hint="run 'uts repair': it merges both sides' records",
+        )
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise StateError(
+            f"{path} is not valid TOML: {error}", hint="restore it from version control"
+        ) from error
+
+
+def parse_project(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the content of ``.uts/project.toml`` read from *path*."""
+    if data.get("format") != STATE_FORMAT:
+        raise StateError(
+            f"{path}: format {data.get('format')!r} is not uts's state format {STATE_FORMAT}",
+            hint="a newer uts wrote it: upgrade uts, or restore the file from version control",
+        )
+    for key in _PROJECT_KEYS[1:]:
+        if key in data and not isinstance(data[key], str):
+            raise StateError(
+                f"{path}: {key} must be a string", hint="restore it from version control"
+            )
+    return dict(data)
+
+
+def parse_component(
+    path: Path, data: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Record]]:
+    """Check a component's state file (*path*): its data and its file records."""
+    name = path.name.removesuffix(".toml")
+
+    def bad(what: str) -> StateError:
+        return StateError(
+            f"{path}: {what}", hint="restore it from version control, or run 'uts repair'"
+        )
+
+    if not isinstance(data.get("version"), str):
+        raise bad("version is missing or not a string")
+    component: dict[str, Any] = {"version": data["version"]}
+    if "order" in data:
+        if not isinstance(data["order"], int) or isinstance(data["order"], bool):
+            raise bad("order must be an integer")
+        component["order"] = data["order"]
+    provider = data.get("provider")
+    if provider is not None:
+        if not isinstance(provider, str) or not provider.strip():
+            raise bad("provider must be a string: 'DISTRIBUTION VERSION'")
+        distribution, _, version = provider.strip().partition(" ")
+        component["provider"] = {"distribution": distribution, "version": version.strip()}
+    if not isinstance(data.get("auto", False), bool):
+        raise bad("auto must be true or false")
+    component["auto"] = data.get("auto", False)
+    options = data.get("options", {})
+    if not isinstance(options, dict):
+        raise bad("options must be a table")
+    component["options"] = dict(options)
+    files = data.get("files", {})
+    executable = data.get("executable", [])
+    if not isinstance(files, dict) or not isinstance(executable, list):
+        raise bad("files must be a table and executable a list")
+    records: dict[str, Record] = {}
+    for rel, oid in files.items():
+        check_entry(str(path), rel)
+        if not isinstance(oid, str) or not _HEX.match(oid):
+            raise bad(f"the record of {rel!r} is not a git blob id")
+        records[rel] = Record(name, oid, rel in executable)
+    return component, records
+
+
+def _ordered(components: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    last = len(components) + 10**6
+    return dict(sorted(components.items(), key=lambda item: (item[1].get("order", last), item[0])))
 
 
 class Drift(NamedTuple):
@@ -77,126 +340,213 @@ class Drift(NamedTuple):
     status: str  # "modified" or "deleted"
 
 
-class ProjectState(NamedTuple):
-    """What uts recorded in an existing project."""
+@dataclass
+class ProjectState:
+    """What uts recorded in an existing project.
+
+    :attr:`tool` is shaped like format 1's ``[tool.uts]``: ``recipe``, ``project-name``,
+    ``package`` (plus any other key of ``.uts/project.toml``) and ``components``:
+    ``{name: {"version", "options", "auto", "order", "provider"}}`` in composition
+    order. :attr:`files` maps each file uts wrote to ``{"owner", "blob", "executable"}``.
+    """
 
     root: Path
     tool: dict[str, Any]
     files: dict[str, dict[str, Any]]
+    state_paths: list[str] = field(default_factory=list)
+    """The state files found in ``.uts/`` (format 1: the manifest)."""
+    legacy: Any = None
+    """Format 1 as found (an :class:`uts.upgrade.Legacy`), until it is upgraded."""
+    known: dict[str, bytes] = field(default_factory=dict)
+    """Contents already at hand, by blob id (format 1's pristine copies)."""
+    render: Callable[[], Mapping[str, bytes] | None] | None = None
+    """The last resort for bases: the recorded spec rendered again (None: not possible)."""
+    _bases: dict[str, bytes | None] = field(default_factory=dict, repr=False)
+    _checked: set[str] = field(default_factory=set, repr=False)
 
-    def pristine(self, path: str) -> bytes:
-        entry = self.files[path]["pristine"]
-        if "text" in entry:
-            return str(entry["text"]).encode("utf-8")
-        return base64.b64decode(entry["base64"])
+    def records(self) -> dict[str, Record]:
+        return {
+            path: Record(entry["owner"], entry["blob"], entry.get("executable", False))
+            for path, entry in self.files.items()
+        }
 
-    def target(self, path: str, confinement: Confinement | None = None) -> Path:
-        """Where the file of manifest entry *path* is; refused if reaching it leaves the project.
+    def target(self, path: str, confinement: object = None) -> Path:
+        """Where recorded *path* is; a :class:`StateError` if a link is on the way.
 
-        Entries that are absolute or hold ``..`` never get past :func:`load_project`; a
-        symbolic link on the way (to a directory or a file) is refused here, as uts
-        refuses to write through one. Pass one *confinement* for many entries.
+        Recorded paths that leave the project never get past :func:`load_project`;
+        a symbolic link on the way (to a directory or a file) is refused here, as uts
+        refuses to write through one. (*confinement* is accepted for callers that
+        pass one; the checked directories are remembered here.)
         """
-        link = (confinement or Confinement(self.root)).link(path)
+        link = link_on_the_way(self.root, path, self._checked)
         if link is not None:
+            owner = self.files.get(path, {}).get("owner", "")
+            where = component_file(owner) if owner else STATE_DIR
             raise StateError(
-                f"{MANIFEST_PATH}: entry {path!r} leads through the symbolic link {link!r}; "
+                f"{where}: entry {path!r} leads through the symbolic link {link!r}; "
                 "uts reads and writes no file through links",
                 hint=f"replace the link with a real directory or file, or {_RESTORE}",
             )
-        return self.root.joinpath(path)
+        return self.root.joinpath(*path.split("/"))
+
+    def read(self, path: str) -> bytes | None:
+        """The working copy of *path*, or None when it is not a file."""
+        target = self.target(path)
+        try:
+            return target.read_bytes() if target.is_file() else None
+        except OSError:
+            return None
+
+    def unchanged(self, path: str, data: bytes | None) -> bool:
+        """Whether *data* is exactly what uts recorded for *path*."""
+        return data is not None and matches(data, self.files[path]["blob"])
+
+    def bases(self, paths: Iterable[str]) -> dict[str, bytes | None]:
+        """What uts wrote at each of *paths* (None where no source has it).
+
+        Sources, cheapest first; every one is checked against the recorded blob id,
+        so which one answers never changes the bytes: (1) the working file itself if
+        it still has the id, (2) contents already at hand (format 1's copies, while
+        upgrading), (3) the per-user object cache, (4) the project's git objects,
+        one ``git cat-file --batch`` for all, (5) the recorded spec rendered again,
+        only when the installed components have the recorded versions.
+        """
+        paths = list(paths)
+        wanted = [p for p in paths if p not in self._bases]
+        if wanted:
+            # Ask once for every file that may need a base, not file by file.
+            todo = {p: self.files[p]["blob"] for p in self.files if p not in self._bases}
+            for path in list(todo):
+                current = self.read(path)
+                if current is not None and matches(current, todo[path]):
+                    self._bases[path] = current
+                    del todo[path]
+            sources = (self._at_hand, self._cached, self._git, self._rendered)
+            for source in sources:
+                if not todo:
+                    break
+                found = source(todo)
+                for path in list(todo):
+                    data = found.get(todo[path])
+                    if data is not None and matches(data, todo[path]):
+                        self._bases[path] = data
+                        del todo[path]
+            for path in todo:
+                self._bases[path] = None
+        return {path: self._bases.get(path) for path in paths}
+
+    def _at_hand(self, todo: Mapping[str, str]) -> dict[str, bytes]:
+        return {
+            oid: data
+            for oid in todo.values()
+            for full, data in self.known.items()
+            if full.startswith(oid)
+        }
+
+    def _cached(self, todo: Mapping[str, str]) -> dict[str, bytes]:
+        return cached_objects(todo.values())
+
+    def _git(self, todo: Mapping[str, str]) -> dict[str, bytes]:
+        return git_objects(self.root, todo.values())
+
+    def _rendered(self, todo: Mapping[str, str]) -> dict[str, bytes]:
+        rendered = self.render() if self.render is not None else None
+        return {oid: rendered[path] for path, oid in todo.items() if rendered and path in rendered}
+
+    def base(self, path: str) -> bytes | None:
+        """What uts wrote at *path*, or None when no source has it (see :meth:`bases`)."""
+        return self.bases([path])[path]
+
+    def pristine(self, path: str) -> bytes:
+        """What uts wrote at *path*; a :class:`ConflictError` (exit 8) when it is unknown."""
+        data = self.base(path)
+        if data is None:
+            raise ConflictError(
+                f"uts cannot find what it wrote at {path} (blob {self.files[path]['blob']}): "
+                "not in the working file, the object cache, git, nor a render of the "
+                "recorded versions",
+                hint="commit your project to git after uts writes, or install the recorded "
+                "component versions (uts status lists them)",
+            )
+        return data
 
     def drift(self) -> list[Drift]:
         """Files whose content differs from what uts wrote, or that are gone."""
         found: list[Drift] = []
-        confinement = Confinement(self.root)
         for path, entry in sorted(self.files.items()):
-            target = self.target(path, confinement)
-            if not target.is_file():
+            current = self.read(path)
+            if current is None:
                 found.append(Drift(path, entry["owner"], "deleted"))
-            elif sha256(target.read_bytes()) != entry["sha256"]:
+            elif not matches(current, entry["blob"]):
                 found.append(Drift(path, entry["owner"], "modified"))
         return found
 
 
 def find_project(start: Path) -> Path:
-    """The nearest directory at or above *start* holding a uts manifest."""
+    """The nearest directory at or above *start* holding uts's state."""
     start = start.resolve()
     for directory in (start, *start.parents):
-        if (directory / MANIFEST_PATH).is_file():
+        if (directory / PROJECT_FILE).is_file() or (directory / MANIFEST_PATH).is_file():
             return directory
     raise StateError(
-        f"no uts project at or above {start} ({MANIFEST_PATH} not found)",
+        f"no uts project at or above {start} ({PROJECT_FILE} not found)",
         hint="run inside a project made by 'uts new', or pass --project PATH",
     )
 
 
-def _check_entry(confinement: Confinement, path: str) -> None:
-    """Refuse a manifest entry naming a file outside the project (tampered state)."""
-    try:
-        confinement.relative(path)
-    except WriteError:
-        raise StateError(
-            f"{MANIFEST_PATH}: entry {path!r} names a file outside the project",
-            hint=_RESTORE,
-        ) from None
-    if "\0" in path or "\\" in path:  # a NUL is no file name; "\\" is a separator on Windows
-        raise StateError(f"{MANIFEST_PATH}: entry {path!r} is not a valid path", hint=_RESTORE)
-
-
 def load_project(root: Path) -> ProjectState:
-    """Read ``[tool.uts]`` and the manifest of the project at *root*, checking both."""
-    import tomllib
-
-    confinement = Confinement(root)
-    for own in (MANIFEST_PATH, "pyproject.toml"):  # the state itself stays inside too
-        link = confinement.link(own)
+    """Read and check the state of the project at *root* (format 2, or format 1 to upgrade)."""
+    project = root / PROJECT_FILE
+    for own in (PROJECT_FILE, MANIFEST_PATH, COMPONENTS_DIR):  # the state itself stays inside
+        link = link_on_the_way(root, own)
         if link is not None:
             raise StateError(
                 f"{root / own} is reached through the symbolic link {link!r}; "
                 "uts reads and writes no file through links",
                 hint="replace the link with a real directory or file",
             )
-    manifest_path = root / MANIFEST_PATH
+    if not project.is_file() and (root / MANIFEST_PATH).is_file():
+        from uts.upgrade import load_legacy
+
+        return load_legacy(root)
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        text = project.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise StateError(
-            f"{manifest_path} is missing", hint="restore it from version control"
-        ) from None
-    except (OSError, ValueError) as error:
-        raise StateError(
-            f"{manifest_path} is not valid JSON: {error}", hint="restore it from version control"
-        ) from error
-    files = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(files, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        raise StateError(
-            f"{manifest_path} is not a uts manifest of format {MANIFEST_FORMAT}",
-            hint="restore it from version control",
-        )
-    for path, entry in files.items():
-        if not isinstance(entry, dict) or not {"owner", "sha256", "pristine"} <= set(entry):
+        raise StateError(f"{project} is missing", hint="restore it from version control") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise StateError(f"{project} cannot be read: {error}") from error
+    tool = parse_project(project, _parse(project, text))
+    components: dict[str, dict[str, Any]] = {}
+    files: dict[str, dict[str, Any]] = {}
+    state_paths = [PROJECT_FILE]
+    for path in sorted((root / COMPONENTS_DIR).glob("*.toml")):
+        name = path.name.removesuffix(".toml")
+        if not COMPONENT_NAME.match(name) or not path.is_file():
+            continue
+        if path.is_symlink():
             raise StateError(
-                f"{manifest_path}: entry for {path!r} is incomplete",
-                hint="restore the manifest from version control",
+                f"{path} is a symbolic link; uts reads and writes no file through links",
+                hint="replace the link with the file itself",
             )
-        _check_entry(confinement, path)
-    pyproject = root / "pyproject.toml"
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StateError(
-            f"{pyproject} is missing", hint="restore it from version control"
-        ) from None
-    except tomllib.TOMLDecodeError as error:
-        raise StateError(f"{pyproject} is not valid TOML: {error}") from error
-    tool = data.get("tool", {}).get("uts")
-    components = tool.get("components") if isinstance(tool, dict) else None
-    if not isinstance(components, dict) or not all(
-        isinstance(c, dict) and isinstance(c.get("version"), str) for c in components.values()
-    ):
-        raise StateError(
-            f"{pyproject}: [tool.uts] is missing or invalid (each component needs a version)",
-            hint="restore [tool.uts] from version control",
-        )
-    return ProjectState(root, tool, files)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise StateError(f"{path} cannot be read: {error}") from error
+        components[name], records = parse_component(path, _parse(path, text))
+        for rel, record in records.items():
+            if rel in files:
+                raise StateError(
+                    f"{rel} is recorded by two components, {files[rel]['owner']!r} and {name!r}",
+                    hint="run 'uts repair' to decide from a fresh rendering",
+                )
+            files[rel] = {"owner": name, "blob": record.blob, "executable": record.executable}
+        state_paths.append(component_file(name))
+    tool["components"] = _ordered(components)
+    return ProjectState(root, tool, files, state_paths)
+
+
+def decode_pristine(entry: Mapping[str, Any]) -> bytes:
+    """Format 1's pristine copy of a file, from its manifest entry."""
+    if "text" in entry:
+        return str(entry["text"]).encode("utf-8")
+    return base64.b64decode(entry["base64"])

@@ -82,7 +82,8 @@ def test_edits_are_kept_and_monitoring_is_wired(with_monitoring: Path) -> None:
     pyproject = (with_monitoring / "pyproject.toml").read_text()
     assert pyproject.startswith("# Owned by the shop team.\n")
     assert "    'orjson>=3.10',  # ours: fast JSON\n" in pyproject
-    assert "prometheus-client" in pyproject and "[tool.uts.components.monitoring]" in pyproject
+    assert "prometheus-client" in pyproject and "[tool.uts" not in pyproject
+    assert (with_monitoring / ".uts/components/monitoring.toml").is_file()
 
 
 def test_the_project_still_passes_its_tests_lint_and_types(

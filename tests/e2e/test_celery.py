@@ -43,9 +43,8 @@ OWN_FILES = {
 FRAGMENT_READERS = {
     ".env.example",  # env
     ".gitignore",  # gitignore
-    ".uts/manifest.json",  # the core's record of the plan
     "README.md",  # readme, env, next-steps
-    "pyproject.toml",  # dependencies, [tool.uts]
+    "pyproject.toml",  # dependencies
     f"{PACKAGE}/core/config/settings.py",  # settings
     f"{PACKAGE}/health.py",  # health-checks
     "tests/conftest.py",  # pytest-plugins
@@ -65,8 +64,8 @@ def files(root: Path) -> dict[str, bytes]:
     return {
         path.relative_to(root).as_posix(): path.read_bytes()
         for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
+        if path.is_file() and not path.relative_to(root).as_posix().startswith(".uts/")
+    }  # uts's own state (.uts/) is checked in tests/unit/test_state.py
 
 
 def new(uts: Uts, target: Path, *args: str) -> Path:

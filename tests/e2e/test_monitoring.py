@@ -37,7 +37,6 @@ OWN_FILES = {
 # Files of other components that monitoring changes, each through fragments only.
 FRAGMENT_READERS = {
     ".env.example",  # env
-    ".uts/manifest.json",  # the core's record of the plan
     "README.md",  # readme, env
     "demo/main.py",  # app-setup, routers
     "pyproject.toml",  # dependencies
@@ -49,8 +48,8 @@ def files(root: Path) -> dict[str, bytes]:
     return {
         path.relative_to(root).as_posix(): path.read_bytes()
         for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
+        if path.is_file() and not path.relative_to(root).as_posix().startswith(".uts/")
+    }  # uts's own state (.uts/) is checked in tests/unit/test_state.py
 
 
 # Fast checks: rendering and `uts info` ----------------------------------------------

@@ -231,7 +231,7 @@ def test_wheel_and_editable_installs_generate_identical_projects(
         ".env.example",
         "pyproject.toml",
         "demo/__init__.py",
-        ".uts/manifest.json",
+        ".uts/project.toml",
     } <= set(files)
     assert files == snapshot(from_editable)
     assert modes(from_wheel) == modes(from_editable)

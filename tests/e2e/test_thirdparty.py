@@ -194,12 +194,12 @@ def test_new_with_the_plugin_renders_its_templates(installed: Installed) -> None
     assert result.returncode == 0, result.stderr
     assert (target / "demo" / "shout.py").read_text() == 'WORD = "x"\nPACKAGE = "demo"\n'
     assert (target / "SHOUT.txt").read_text() == "X!\n"
-    text = (target / "pyproject.toml").read_text()
-    assert "[tool.uts.components.shout]" in text
-    state = tomllib.loads(text)["tool"]["uts"]["components"]["shout"]
-    assert state == {"version": "0.4.0", "options": {"word": "x"}}
-    manifest = json.loads((target / ".uts" / "manifest.json").read_text())
-    assert manifest["files"]["demo/shout.py"]["owner"] == "shout"
+    state = tomllib.loads((target / ".uts/components/shout.toml").read_text())
+    # The distribution that provided the component is recorded with its version.
+    assert state["provider"] == f"{PLUGIN_DIST} {PLUGIN_VERSION}"
+    assert state["version"] == "0.4.0" and state["options"] == {"word": "x"}
+    assert "demo/shout.py" in state["files"]
+    assert "[tool.uts" not in (target / "pyproject.toml").read_text()
 
 
 def test_strict_mode_fails_on_the_broken_plugin(installed: Installed) -> None:

@@ -89,7 +89,8 @@ def test_user_edits_survive_add_and_remove(uts: Uts, project: Path) -> None:
     pyproject = (project / "pyproject.toml").read_text()
     assert pyproject.startswith("# Team notes: keep this header.\n")
     assert "    'orjson >= 3.10' ,   # ours, single-quoted on purpose\n" in pyproject
-    assert "[tool.uts.components.crud]" in pyproject
+    assert "[tool.uts" not in pyproject  # uts's state lives in .uts/ only
+    assert (project / ".uts/components/crud.toml").is_file()
     assert "## Our runbook" in (project / "README.md").read_text()
     result = uts("remove", "crud", "--project", project)
     assert result.code == 0, result.err
@@ -143,7 +144,9 @@ def test_remove_keeps_a_file_the_user_modified_unless_asked(uts: Uts, project: P
     assert "kept demo/services.py" in result.err
     assert (project / "demo/services.py").read_text() == "# my rewrite\n"
     assert not (project / "demo/api.py").exists()
-    assert "demo/services.py" not in (project / ".uts/manifest.json").read_text()
+    assert not (project / ".uts/components/crud.toml").exists()
+    state = "".join(p.read_text() for p in (project / ".uts").rglob("*.toml"))
+    assert "demo/services.py" not in state
 
     assert uts("add", "crud", "--project", project).code == 8  # services.py is the user's now
     (project / "demo/services.py").unlink()
@@ -178,6 +181,9 @@ def test_dry_run_shows_the_diff_and_writes_nothing(uts: Uts, project: Path) -> N
     assert result.code == 0, result.err
     assert "+++ b/demo/api.py" in result.out and "nothing was written" in result.out
     assert snapshot(project) == before
+    # uts's own records are one summary line, not a diff.
+    assert "+++ b/.uts/" not in result.out
+    assert "uts state: would create .uts/components/crud.toml, update" in result.out
 
 
 def test_a_failed_write_leaves_the_project_unchanged(
@@ -212,7 +218,7 @@ def test_a_plugin_that_raises_leaves_the_project_unchanged(
 def test_unknown_component_and_damaged_state(uts: Uts, project: Path) -> None:
     result = uts("add", "crudd", "--project", project)
     assert result.code == 3 and "did you mean 'crud'" in result.err
-    (project / ".uts/manifest.json").write_text("[]")
+    (project / ".uts/components/database.toml").write_text("[]")
     before = snapshot(project)
     result = uts("add", "crud", "--project", project)
     assert result.code == 9
@@ -241,7 +247,9 @@ def test_works_in_a_git_repository_with_user_commits(uts: Uts, project: Path) ->
     assert uts("add", "crud", "--project", project).code == 0
     changed = sorted(line[3:] for line in git("status", "--porcelain").splitlines())
     assert changed == [
-        ".uts/manifest.json",
+        ".uts/components/crud.toml",
+        ".uts/components/fastapi.toml",
+        ".uts/components/project.toml",
         "README.md",
         "demo/api.py",
         "demo/main.py",
@@ -303,12 +311,12 @@ def test_files_outside_the_history_are_rewritten_as_usual(uts: Uts, tmp_path: Pa
 
 
 def assert_coherent(uts: Uts, root: Path, components: set[str]) -> None:
-    """[tool.uts], the manifest and the disk agree: *components* are active, all files as written."""
+    """The state and the disk agree: *components* are active, all files as written."""
     data = json.loads(uts("status", "--json", "--project", root).out)
     assert set(data["components"]) == components
     assert data["drift"] == []
-    manifest = json.loads((root / ".uts/manifest.json").read_text(encoding="utf-8"))
-    assert {entry["owner"] for entry in manifest["files"].values()} <= components
+    recorded = {path.stem for path in (root / ".uts/components").glob("*.toml")}
+    assert recorded == components
 
 
 @pytest.mark.parametrize(
@@ -341,7 +349,7 @@ def test_the_component_holding_the_state_is_never_removed(
     result = uts("remove", "project", *cascade, "--project", root)
     assert result.code == 3
     assert "cannot remove 'project': it writes pyproject.toml" in result.err
-    assert "delete .uts/ and the [tool.uts] table" in result.err
+    assert "to stop using uts here, delete .uts/" in result.err
     assert snapshot(root) == before
 
 
@@ -352,7 +360,8 @@ def test_the_component_holding_the_state_stays_when_nothing_needs_it_any_more(
     recipe.write_text('components = ["fastapi"]\n')
     root = tmp_path / "demo"
     assert uts("new", "demo", "--recipe", recipe, "--dir", root).code == 0
-    assert "auto = true" in (root / "pyproject.toml").read_text()  # project came for fastapi
+    # project came for fastapi
+    assert "auto = true" in (root / ".uts/components/project.toml").read_text()
     result = uts("remove", "fastapi", "--project", root)
     assert result.code == 0, result.err
     assert_coherent(uts, root, {"project"})

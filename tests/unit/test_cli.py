@@ -35,7 +35,8 @@ def test_new_mvp_writes_project_and_prints_next_steps(uts: Uts, tmp_path: Path) 
         "demo/api.py",
         "demo/services.py",
         "demo/database.py",
-        ".uts/manifest.json",
+        ".uts/project.toml",
+        ".uts/components/crud.toml",
     ):
         assert (target / path).is_file(), path
     assert "from recipe 'mvp'" in result.out
@@ -48,9 +49,11 @@ def test_new_mvp_writes_project_and_prints_next_steps(uts: Uts, tmp_path: Path) 
         "pytest",
         "uvicorn demo.main:app --reload",
     ]
-    manifest = json.loads((target / ".uts/manifest.json").read_text())
+    from uts.state import load_project
+
+    recorded = load_project(target).files
     written = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()}
-    assert set(manifest["files"]) == written - {".uts/manifest.json"}
+    assert set(recorded) == {p for p in written if not p.startswith(".uts/")}
 
 
 def test_new_is_deterministic(uts: Uts, tmp_path: Path) -> None:
@@ -148,7 +151,7 @@ def test_user_recipe_file(uts: Uts, tmp_path: Path) -> None:
     result = uts("new", "demo", "--recipe", recipe, "--dir", target)
     assert result.code == 0, result.err
     assert not (target / "demo/api.py").exists()
-    assert 'recipe = "mine"' in (target / "pyproject.toml").read_text()
+    assert 'recipe = "mine"' in (target / ".uts/project.toml").read_text()
 
 
 def test_without_drops_the_recipes_options_for_that_component(uts: Uts, tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -12,8 +12,9 @@ from tests.conftest import FakePlugin, make_registry, write_templates
 from uts.engine import ProjectSpec, compose, package_name
 from uts.errors import OptionError, PluginError, RenderError, UsageError
 from uts.model import Component, Context, Contributions, Option
+from uts.objects import blob_id
 from uts.plugin.manager import registry_from
-from uts.state import MANIFEST_PATH, build_manifest, sha256
+from uts.state import PROJECT_FILE, component_file, is_state_path
 
 PYPROJECT = '[project]\nname = "{{ project_name }}"\n# keep me\ndependencies = []\n\n[project.optional-dependencies]\ndev = []\n'
 
@@ -91,7 +92,8 @@ def test_compose_runs_all_phases_and_merges_fragments(tmp_path: Path) -> None:
     ]
     assert list(doc["project"]["optional-dependencies"]["dev"]) == ["pytest>=8"]
     assert "# keep me" in files["pyproject.toml"].content.decode()
-    state = doc["tool"]["uts"]
+    assert "tool" not in doc  # state lives in .uts/, never in the user's packaging file
+    state = result.state
     assert state["recipe"] == "test"
     assert state["package"] == "my_shop"
     assert state["components"]["web"]["version"] == "2.0"
@@ -99,21 +101,32 @@ def test_compose_runs_all_phases_and_merges_fragments(tmp_path: Path) -> None:
     assert list(state["components"]) == ["base", "web", "items"]
 
 
-def test_manifest_records_owner_hash_and_pristine_content(tmp_path: Path) -> None:
+def test_state_records_each_component_and_the_blob_id_of_each_of_its_files(
+    tmp_path: Path,
+) -> None:
     result = compose(make_registry(base(tmp_path), web(tmp_path), items()), spec("items"))
-    manifest = json.loads(result.files[MANIFEST_PATH].content)
-    assert set(manifest["files"]) == set(result.files) - {MANIFEST_PATH}
-    for path, entry in manifest["files"].items():
-        content = result.files[path].content
-        assert entry["sha256"] == sha256(content)
-        assert entry["owner"] == result.files[path].owner
-        assert entry["pristine"]["text"].encode() == content
-    # One line per file, so that a version-controlled manifest diffs file by file.
-    lines = result.files[MANIFEST_PATH].content.decode().splitlines()
-    for path in manifest["files"]:
-        (line,) = [line for line in lines if line.startswith(f'    "{path}": {{')]
-        assert json.loads("{" + line.rstrip(",") + "}")[path] == manifest["files"][path]
-    assert json.loads(build_manifest({}, "0")) == {"files": {}, "format": 1, "uts": "0"}
+    project = tomllib.loads(result.files[PROJECT_FILE].content.decode())
+    assert project == {
+        "format": 2,
+        "recipe": "test",
+        "project-name": "my-shop",
+        "package": "my_shop",
+    }
+    recorded: dict[str, str] = {}
+    for order, name in enumerate(["base", "web", "items"]):
+        data = tomllib.loads(result.files[component_file(name)].content.decode())
+        assert data["order"] == order
+        assert "provider" not in data  # a test registry: no distribution behind it
+        for path, oid in data.get("files", {}).items():
+            assert result.files[path].owner == name
+            assert blob_id(result.files[path].content).startswith(oid) and len(oid) == 16
+            recorded[path] = oid
+    assert data["version"] == "0.3"
+    assert set(recorded) == {path for path in result.files if not is_state_path(path)}
+    # No copy of any file: the state is a few lines per component.
+    assert all(
+        b"ROUTES" not in item.content for p, item in result.files.items() if is_state_path(p)
+    )
 
 
 def test_compose_is_deterministic(tmp_path: Path) -> None:
@@ -244,7 +257,14 @@ def _writes_state(tmp_path: Path, how: str, path: str) -> FakePlugin:
 
 @pytest.mark.parametrize("how", ["template", "contribute", "finalize"])
 @pytest.mark.parametrize(
-    "path", [MANIFEST_PATH, ".uts/extra.json", "./.uts/x", ".UTS/manifest.json"]
+    "path",
+    [
+        ".uts/project.toml",
+        ".uts/components/x.toml",
+        ".uts/extra.json",
+        "./.uts/x",
+        ".UTS/manifest.json",
+    ],
 )
 def test_a_component_cannot_write_into_the_state_directory(
     tmp_path: Path, how: str, path: str

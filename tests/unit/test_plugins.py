@@ -159,7 +159,7 @@ def test_new_with_a_third_party_component(
     result = uts("new", "demo", "--dir", target, "--with", "shop", "--set", "shop.flavour=spicy")
     assert result.code == 0, result.err
     assert (target / "shop.txt").read_text() == "made by shop spicy\n"
-    assert "[tool.uts.components.shop]" in (target / "pyproject.toml").read_text()
+    assert (target / ".uts/components/shop.toml").is_file()
 
 
 def _imported_modules(*args: str) -> set[str]:

@@ -9,33 +9,24 @@ import tomlkit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from uts.pyproject import set_dependencies, set_tool_uts, update_pyproject
-
-OLD_STATE = {"version": "0.1.0", "recipe": "mvp", "components": {"project": {"version": "0.1.0"}}}
-NEW_STATE = {
-    "version": "0.1.0",
-    "recipe": "mvp",
-    "components": {"project": {"version": "0.1.0"}, "monitoring": {"version": "0.2.0"}},
-}
+from uts.pyproject import set_dependencies, strip_tool_uts, update_pyproject
 
 
-def rendering(deps: list[str], dev: list[str], state: dict[str, object]) -> str:
+def rendering(deps: list[str], dev: list[str]) -> str:
     """What uts would render: the pristine base of later merges."""
     doc = tomlkit.parse('[project]\nname = "demo"\n')
     doc["project"]["dependencies"] = deps
     doc["project"]["optional-dependencies"] = {"dev": dev}
-    set_tool_uts(doc, state)
     return tomlkit.dumps(doc)
 
 
-OLD = rendering(["fastapi>=0.1", "sqlmodel>=0.0.2"], ["pytest>=8"], OLD_STATE)
+OLD = rendering(["fastapi>=0.1", "sqlmodel>=0.0.2"], ["pytest>=8"])
 NEW = rendering(
-    ["fastapi>=0.1", "prometheus-client>=0.21", "sqlmodel>=0.0.2"],
-    ["pytest>=8", "types-x>=1"],
-    NEW_STATE,
+    ["fastapi>=0.1", "prometheus-client>=0.21", "sqlmodel>=0.0.2"], ["pytest>=8", "types-x>=1"]
 )
 
-STATE_BLOCK = '\n[tool.uts]\nversion = "0.1.0"\nrecipe = "mvp"\n\n[tool.uts.components.project]\nversion = "0.1.0"\n'
+STATE_BLOCK = '\n[tool.pytest.ini_options]\naddopts = "-q"\n'
+FORMAT_1 = '\n[tool.uts]\nversion = "0.1.0"\nrecipe = "mvp"\n\n[tool.uts.components.project]\nversion = "0.1.0"\n'
 
 STYLES = {
     "inline arrays, single quotes": (
@@ -76,7 +67,6 @@ def test_add_touches_only_uts_lines_and_remove_restores_bytes(style: str) -> Non
     doc = tomlkit.parse(added)
     assert "prometheus-client>=0.21" in [str(r) for r in doc["project"]["dependencies"]]
     assert "types-x>=1" in [str(r) for r in doc["project"]["optional-dependencies"]["dev"]]
-    assert doc["tool"]["uts"]["components"]["monitoring"]["version"] == "0.2.0"
     removed_lines = [line for line in changed_lines(current, added) if line.startswith("-")]
     # Inline arrays are one line: that line changes; nothing else the user wrote does.
     for line in removed_lines:
@@ -151,10 +141,18 @@ def test_emptying_an_array_gives_what_uts_renders_and_back() -> None:
     def render(deps: list[str]) -> str:  # as the engine writes it
         doc = tomlkit.parse('[project]\nname = "demo"\n')
         set_dependencies(doc, {None: deps})
-        set_tool_uts(doc, OLD_STATE)
         return tomlkit.dumps(doc)
 
     one, none = render(["fastapi>=0.1"]), render([])
     assert "dependencies = []\n" in none
     assert update_pyproject(one, one, none) == none  # "[]", as a fresh rendering has it
     assert update_pyproject(none, none, one) == one
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_format_1_tool_uts_is_taken_out_and_every_other_byte_kept(style: str) -> None:
+    current = STYLES[style]
+    assert strip_tool_uts(current + FORMAT_1) == current
+    assert strip_tool_uts(current) == current
+    # A change to a format-1 project drops the table too (uts never writes it again).
+    assert update_pyproject(current + FORMAT_1, OLD, NEW) == update_pyproject(current, OLD, NEW)
