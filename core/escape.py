@@ -28,6 +28,7 @@ __all__ = [
     "py_str",
     "toml_str",
     "yaml_block",
+    "yaml_scalar",
     "yaml_str",
 ]
 
@@ -122,14 +123,17 @@ def yaml_str(value: Any) -> str:
     return _json_quoted(_text(value))
 
 
-_YAML_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-# Words YAML 1.1 (PyYAML, many tools) reads as booleans or null when unquoted.
+# Plain (unquoted) YAML reads back as this same string in YAML 1.1 and 1.2 when it starts
+# with a letter, "_" or "/" (never a number, date, indicator or ".inf"), holds no space,
+# "#" or flow character, does not end with ":" and is none of these words.
+_YAML_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:@+-]*(?<!:)")
 _YAML_WORDS = {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
 
 
-def _yaml_key(key: Any) -> str:
-    text = _text(key)
-    if _YAML_PLAIN_KEY.fullmatch(text) and text.lower() not in _YAML_WORDS:
+def yaml_scalar(value: Any) -> str:
+    """*value* as a YAML scalar: plain when YAML reads it back as this string, else quoted."""
+    text = _text(value)
+    if _YAML_PLAIN.fullmatch(text) and text.lower() not in _YAML_WORDS:
         return text
     return yaml_str(text)
 
@@ -149,9 +153,9 @@ def yaml_block(value: Mapping[str, Any] | list[Any], indent: int = 0) -> str:
     if isinstance(value, Mapping):
         for key, item in value.items():
             if isinstance(item, (Mapping, list, tuple)) and item:
-                lines.append(f"\n{pad}{_yaml_key(key)}:{yaml_block(item, indent + 2)}")
+                lines.append(f"\n{pad}{yaml_scalar(key)}:{yaml_block(item, indent + 2)}")
             else:
-                lines.append(f"\n{pad}{_yaml_key(key)}: {_yaml_value(item)}")
+                lines.append(f"\n{pad}{yaml_scalar(key)}: {_yaml_value(item)}")
     else:
         for item in value:
             if isinstance(item, Mapping) and item:
@@ -217,6 +221,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "py_str": py_str,
     "toml_str": toml_str,
     "yaml_block": yaml_block,
+    "yaml_scalar": yaml_scalar,
     "yaml_str": yaml_str,
 }
 """Every filter, by the name templates use."""

@@ -109,6 +109,22 @@ def inline_text(token: Any) -> str:
     return "".join(parts)
 
 
+def retyped(text: str, value: str) -> list[str]:
+    """Where YAML *text* holds *value* unquoted but reads it as something else than a string."""
+    found: list[str] = []
+    nodes: list[Any] = [node for node in yaml.compose_all(text) if node is not None]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, yaml.ScalarNode):
+            if node.value == value and node.tag != "tag:yaml.org,2002:str":
+                found.append(f"line {node.start_mark.line + 1}: {node.tag}")
+        elif isinstance(node, yaml.SequenceNode):
+            nodes.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            nodes.extend(item for pair in node.value for item in pair)
+    return found
+
+
 def squeeze(text: str) -> str:
     """*text* with runs of spaces, tabs and newlines made one space, as Markdown shows it."""
     return re.sub(r"[ \t\n]+", " ", text).strip(" ")

@@ -20,8 +20,10 @@ from tests.conftest import FakePlugin, Result
 from tests.formats import (
     hcl_string,
     inline_text,
+    kind,
     parse,
     read_dotenv,
+    retyped,
     squeeze,
 )
 from uts.engine import Composition, ProjectSpec, compose
@@ -44,6 +46,8 @@ NASTY = [
     "{{ not jinja }} {% x %}",
     "  spaced out  ",
 ]
+# Plain YAML would read these back as a number, a boolean or null.
+RETYPED = ["123", "0x1f", "yes", "null", "off"]
 
 BUILTINS = load_registry(autoload=False)
 STR_OPTIONS = [
@@ -59,15 +63,16 @@ def full_project(
     extra: tuple[str, ...] = (),
     options: Mapping[str, Mapping[str, Any]] | None = None,
     description: str = "",
+    name: str = "my-shop",
 ) -> Composition:
     """The FULL recipe plus *extra*, without what conflicts with them, composed in memory."""
     recipe = load_recipe("full", find_recipes(lambda: registry.recipe_files))
     components, without = _fit(registry, [*recipe.components, *extra], extra)
     merged = {k: dict(v) for k, v in recipe.options.items() if k not in without}
-    for name, values in (options or {}).items():
-        merged.setdefault(name, {}).update(values)
+    for component, values in (options or {}).items():
+        merged.setdefault(component, {}).update(values)
     spec = ProjectSpec(
-        project_name="my-shop",
+        project_name=name,
         recipe="full",
         components=components,
         options=merged,
@@ -92,9 +97,16 @@ def _fit(
     return [n for n in names if n not in dropped], sorted(dropped)
 
 
-def check_project(composition: Composition) -> dict[str, Any]:
-    """Parse every file of a known format; check where the env settings land. By path."""
+def check_project(composition: Composition, value: str | None = None) -> dict[str, Any]:
+    """Parse every file of a known format; check where the env settings land. By path.
+
+    With *value*, no YAML file may hold it as anything but a string.
+    """
     parsed = {path: parse(path, item.content) for path, item in composition.files.items()}
+    if value is not None:
+        for path, item in composition.files.items():
+            if kind(path) == "yaml":
+                assert not retyped(item.content.decode(), value), (path, value)
     env = {str(s["name"]): s for s in composition.fragments["env"]}
     # .env.example: exactly the settings, each value back as the component gave it.
     example = parsed[".env.example"]
@@ -121,7 +133,7 @@ def _table_rows(tokens: list[Any]) -> list[list[str]]:
     return rows
 
 
-@pytest.mark.parametrize("value", NASTY)
+@pytest.mark.parametrize("value", NASTY + RETYPED)
 @pytest.mark.parametrize(("component", "option"), STR_OPTIONS)
 def test_builtin_option_refuses_or_survives_a_nasty_value(
     uts: Uts, tmp_path: Path, component: str, option: str, value: str
@@ -140,7 +152,7 @@ def test_builtin_option_refuses_or_survives_a_nasty_value(
         return
     assert result.code == 0, result.err
     composition = full_project(BUILTINS, (component,), {component: {option: value}})
-    parsed = check_project(composition)
+    parsed = check_project(composition, value)
     recorded = parsed["pyproject.toml"]["tool"]["uts"]["components"][component]["options"]
     assert recorded[option] == value
 
@@ -156,6 +168,13 @@ def test_description_lands_intact_everywhere(value: str) -> None:
     tokens = parsed["README.md"]
     shown = [inline_text(t) for t in tokens if t.type == "inline"]
     assert shown[:2] == ["my-shop", squeeze(value)]
+
+
+@pytest.mark.parametrize("name", ["Yes", "Null", "ON", "n"])
+def test_project_name_yaml_would_retype_stays_a_string(name: str) -> None:
+    composition = full_project(BUILTINS, name=name)
+    check_project(composition, name.lower())  # Kubernetes object names are lower case
+    check_project(composition, name)
 
 
 def notes_plugin() -> FakePlugin:
