@@ -26,6 +26,7 @@ from uts.escape import (
     py_str,
     toml_str,
     yaml_block,
+    yaml_scalar,
     yaml_str,
 )
 from uts.render import render_templates
@@ -106,6 +107,23 @@ def test_py_doc(value: str) -> None:
 def test_yaml_str(value: str) -> None:
     assert yaml.safe_load(f"key: {yaml_str(value)}\n") == {"key": value}
     assert yaml.safe_load(f"- {yaml_str(value)}\n") == [value]
+
+
+RETYPED = ["123", "1e5", "0x1f", "0o17", "1_000", "1:20", ".inf", "+1", "yes", "No", "ON", "null"]
+RETYPED += ["~", "2001-12-14", "y", "<<", "=", "a:", "-x", "@x", "%x", "!x", "*x", "&x", "?x"]
+
+
+@pytest.mark.parametrize("value", NASTY + RETYPED)
+def test_yaml_scalar_reads_back_as_the_same_string(value: str) -> None:
+    assert yaml.safe_load(f"key: {yaml_scalar(value)}\n") == {"key": value}
+    assert yaml.safe_load(f"- {yaml_scalar(value)}\n") == [value]
+    if value in RETYPED:
+        assert yaml_scalar(value).startswith('"')
+
+
+def test_yaml_scalar_leaves_names_images_and_paths_plain() -> None:
+    for plain in ("my-shop", "postgres:17.6-alpine", "ghcr.io/acme/shop:1.0", "/metrics", "x_1"):
+        assert yaml_scalar(plain) == plain
 
 
 def test_yaml_block_round_trips_nested_values() -> None:
