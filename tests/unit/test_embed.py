@@ -10,6 +10,7 @@ value is found again, exactly, where it is meant to land.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,9 @@ NASTY = [
 ]
 # Free text beyond ASCII: JSON's surrogate pairs for the emoji are invalid in TOML.
 UNICODE = ["caf\u00e9 \U0001f600\ttab"]
-# Plain YAML would read these back as a number, a boolean or null.
-RETYPED = ["123", "0x1f", "yes", "null", "off"]
+# Plain YAML would read these back as a number, a boolean or null; then digits that are
+# not ASCII (which \\d would accept).
+RETYPED = ["123", "0x1f", "yes", "null", "off", "3.12.\u0663", "\u0661.\u0662.\u0663"]
 
 BUILTINS = load_registry(autoload=False)
 STR_OPTIONS = [
@@ -133,6 +135,16 @@ def _table_rows(tokens: list[Any]) -> list[list[str]]:
         elif token.type == "inline" and row is not None:
             row.append(inline_text(token))
     return rows
+
+
+@pytest.mark.parametrize(("component", "option"), STR_OPTIONS)
+def test_builtin_patterns_are_ascii_and_anchored(component: str, option: str) -> None:
+    """No class whose meaning depends on flags (``\\d`` takes Arabic digits without
+    ``re.ASCII``) and no ``$``, which also matches before a final newline."""
+    found = BUILTINS.metadata[component].option(option)
+    assert found is not None
+    if found.pattern is not None:
+        assert not re.search(r"\\[dDwWsSbB]|\$", found.pattern), found.pattern
 
 
 @pytest.mark.parametrize("value", NASTY + RETYPED)
