@@ -28,7 +28,7 @@ from tests.formats import (
     squeeze,
 )
 from uts.engine import Composition, ProjectSpec, compose
-from uts.errors import RenderError
+from uts.errors import OptionError, RenderError
 from uts.escape import comment, py_str
 from uts.model import Component, Context, Contributions, Option
 from uts.plugin.manager import Registry, load_registry, registry_from
@@ -152,20 +152,21 @@ def test_builtin_patterns_are_ascii_and_anchored(component: str, option: str) ->
 def test_builtin_option_refuses_or_survives_a_nasty_value(
     uts: Uts, tmp_path: Path, component: str, option: str, value: str
 ) -> None:
-    recipe = load_recipe("full", find_recipes(lambda: BUILTINS.recipe_files))
-    components, without = _fit(BUILTINS, [*recipe.components, component], (component,))
-    args = ["new", "my-shop", "--recipe", "full", "--dir", tmp_path / "p", "--dry-run"]
-    args += [f"--with={name}" for name in components if name not in recipe.components]
-    args += [f"--without={name}" for name in without]
-    result = uts(*args, "--set", f"{component}.{option}={value}")
-    if result.code == 4:  # refused up front: one error line and one hint, nothing written
+    try:
+        composition = full_project(BUILTINS, (component,), {component: {option: value}})
+    except OptionError:
+        # Refused up front: on the command line, one error line and one hint.
+        recipe = load_recipe("full", find_recipes(lambda: BUILTINS.recipe_files))
+        components, without = _fit(BUILTINS, [*recipe.components, component], (component,))
+        args = ["new", "my-shop", "--recipe", "full", "--dir", tmp_path / "p", "--dry-run"]
+        args += [f"--with={name}" for name in components if name not in recipe.components]
+        args += [f"--without={name}" for name in without]
+        result = uts(*args, "--set", f"{component}.{option}={value}")
+        assert result.code == 4, result.err
         error, hint = result.err.splitlines()
         assert error.startswith(f"error: option {component}.{option} "), result.err
         assert hint.startswith("hint: ")
-        assert not (tmp_path / "p").exists()
         return
-    assert result.code == 0, result.err
-    composition = full_project(BUILTINS, (component,), {component: {option: value}})
     parsed = check_project(composition, value)
     recorded = parsed["pyproject.toml"]["tool"]["uts"]["components"][component]["options"]
     assert recorded[option] == value
