@@ -142,7 +142,7 @@ def _yaml_value(value: Any) -> str:
     return yaml_str(value) if isinstance(value, str) else json.dumps(value)
 
 
-def yaml_block(value: Mapping[str, Any] | list[Any], indent: int = 0) -> str:
+def yaml_block(value: Mapping[Any, Any] | list[Any] | tuple[Any, ...], indent: int = 0) -> str:
     """*value* (mappings, lists, scalars) as block YAML, each line after a newline.
 
     Every line starts with a newline and *indent* spaces, so ``key:{{ x | yaml_block(2) }}``
