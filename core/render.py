@@ -22,6 +22,7 @@ import jinja2
 from uts import __version__
 from uts.cache import cache_dir, store
 from uts.errors import RenderError
+from uts.escape import FILTERS
 from uts.model import GeneratedFile, refuse_state_path
 
 __all__ = ["TemplateCache", "check_relative", "render_templates", "template_files"]
@@ -45,6 +46,7 @@ _CACHE_HEADER = repr(
         jinja2.__version__,
         sys.version,
         sorted(map(str, _ENV_SETTINGS.items())),
+        sorted(FILTERS),
     )
 )
 
@@ -171,6 +173,7 @@ def render_templates(root: Path, owner: str, variables: dict[str, Any]) -> dict[
     cache = TemplateCache(root)
     loader = _Loader(root, dict(stats), cache)
     env = jinja2.Environment(loader=loader, **_ENV_SETTINGS)
+    env.filters.update(FILTERS)
     out: dict[str, GeneratedFile] = {}
     segments: dict[str, str] = {}
     used: set[str] = set()

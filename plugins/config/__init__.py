@@ -9,10 +9,10 @@ is refused, with a pydantic ``ValidationError``, in any other environment.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
+from uts.escape import py_str
 from uts.plugin import Component, Context, Contributions, impl
 
 PLACEHOLDER = "change-this-to-a-long-random-secret-key"
@@ -55,7 +55,7 @@ def setting(
         annotation, source = annotation or "int", source or str(default)
     else:
         shown = default
-        annotation, source = annotation or "str", source or json.dumps(default)
+        annotation, source = annotation or "str", source or py_str(default)
     if len(f"    {name}: {annotation} = {source}") > _MAX_LINE:
         raise ValueError(f"setting {name!r} renders longer than {_MAX_LINE} characters")
     if '"""' in doc or "\\" in doc or "\n" in doc:

@@ -13,8 +13,8 @@ from uts.plugin import Component, Context, Contributions, Option, impl
 _IDENTIFIER = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
 # Longer names would push generated lines past the line length the templates are laid
 # out for; these bounds keep every rendering of them ruff-format clean.
-_RESOURCE = rf"(?=[a-z0-9_]{{1,16}}$){_IDENTIFIER}"
-_PLURAL = rf"(?:(?=[a-z0-9_]{{1,20}}$){_IDENTIFIER})?"
+_RESOURCE = rf"(?=[a-z0-9_]{{1,16}}\Z){_IDENTIFIER}"
+_PLURAL = rf"(?:(?=[a-z0-9_]{{1,20}}\Z){_IDENTIFIER})?"
 
 # Names the generated modules and tests already use (imports, locals, fixtures): a
 # resource spelled like one of them would shadow it.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from uts.escape import py_str
 from uts.plugin import Component, Context, Contributions, Option, impl
 
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -71,7 +72,7 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
             {
                 "name": "database_url",
                 "type": "str",
-                "default": f'"{url}"',
+                "default": py_str(url),
                 "doc": comment,
                 "secret": False,
             },

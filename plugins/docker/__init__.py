@@ -70,14 +70,14 @@ def uts_component() -> Component:
                 name="python_version",
                 type=str,
                 default=PYTHON_VERSION,
-                pattern=r"3\.(1[1-9])\.\d+",
+                pattern=r"3\.(1[1-9])\.[0-9]+",
                 help="Exact Python version of the python:X.Y.Z-slim-trixie base image.",
             ),
             Option(
                 name="uv_version",
                 type=str,
                 default=UV_VERSION,
-                pattern=r"\d+\.\d+\.\d+",
+                pattern=r"[0-9]+\.[0-9]+\.[0-9]+",
                 help="Exact version of the ghcr.io/astral-sh/uv image the build copies uv from.",
             ),
             Option(

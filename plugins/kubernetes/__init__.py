@@ -27,7 +27,7 @@ from uts.plugin import Component, Context, Contributions, Option, impl
 IMAGE = (
     r"(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
 )
-TAG = r"(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+TAG = r"(?!latest\Z)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 # An RFC 1123 label (namespaces) and a DNS name (ingress hosts).
 LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 HOST = rf"{LABEL}(?:\.{LABEL})+"

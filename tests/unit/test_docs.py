@@ -29,6 +29,14 @@ def test_documented_hooks_exist() -> None:
     assert sorted(re.findall(r"^### `(uts_\w+)\(", docs, re.MULTILINE)) == HOOKS
 
 
+def test_every_template_filter_is_documented() -> None:
+    from uts.escape import FILTERS
+
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+    documented = re.findall(r"^\| `(\w+)(?:\(.*?\))?` \| ", docs, re.MULTILINE)
+    assert sorted(set(documented) & set(FILTERS)) == sorted(FILTERS)
+
+
 def test_exit_codes_in_readme_match_the_error_classes() -> None:
     readme = (ROOT / "README.md").read_text()
     rows = dict(re.findall(r"^\| (\d+) \| `?(\w+)`? \|", readme, re.MULTILINE))
