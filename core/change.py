@@ -7,7 +7,7 @@ from typing import Any
 
 from uts.engine import Ask, Composition, ProjectSpec, compose
 from uts.errors import ConflictError, ResolutionError, StateError
-from uts.merge import merge3_bytes
+from uts.merge import Conflict, merge3_bytes
 from uts.model import Component, GeneratedFile
 from uts.plan import Change, Confinement, Plan
 from uts.plugin.manager import Registry
@@ -27,6 +27,8 @@ class ChangeReport:
     composition: Composition
     merged: list[str] = field(default_factory=list)
     conflicts: dict[str, int] = field(default_factory=dict)
+    hunks: dict[str, tuple[Conflict, ...]] = field(default_factory=dict)
+    """The conflicting regions of each file in *conflicts*, for the user to see."""
     kept: list[str] = field(default_factory=list)
     left_deleted: list[str] = field(default_factory=list)
     held: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -169,11 +171,12 @@ def plan_change(
                 if new == base:
                     new = current
                 else:
-                    merged = merge3_bytes(base, current, new)
+                    merged = merge3_bytes(base, current, new, path)
                     new = merged.content
                     report.merged.append(path)
                     if merged.conflicts:
                         report.conflicts[path] = merged.conflicts
+                        report.hunks[path] = merged.hunks
         elif current is not None and current != new and path != MANIFEST_PATH:
             occupied.append(path)
             continue
