@@ -61,7 +61,7 @@ def merge3_bytes(base: bytes, yours: bytes, theirs: bytes, path: str = "") -> Me
     files). Binary files cannot be merged: when both sides changed one, that is one
     conflict and the user's bytes are kept.
     """
-    if yours == base or yours == theirs:
+    if yours in (base, theirs):
         return MergeResult(theirs)
     if theirs == base:
         return MergeResult(yours)
@@ -127,10 +127,10 @@ def merge_lines(
             ):
                 index += 1
                 same.append(units[index][0])
-            ours = tuple(line for edit in same if edit.side == YOURS for line in edit.lines)
-            theirs_ = tuple(line for edit in same if edit.side == UTS for line in edit.lines)
-            out.extend(_union(ours, theirs_))
-            shift += len(ours)
+            added = tuple(line for edit in same if edit.side == YOURS for line in edit.lines)
+            wanted = tuple(line for edit in same if edit.side == UTS for line in edit.lines)
+            out.extend(_union(added, wanted))
+            shift += len(added)
         else:
             end = max(edit.end for edit in unit)
             ours = _apply(base, [e for e in unit if e.side == YOURS], start, end)
