@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+import tomlkit
+
 from uts.merge import Conflict, merge3_bytes
 
 
@@ -146,3 +149,29 @@ def test_ignore_patterns_merge_by_pattern() -> None:
         "__pycache__/\n\n# Editors\n.idea/\n"
     )
     assert merge(theirs, merged, base, ".gitignore") == (yours, [])
+
+
+def test_no_file_a_user_edits_carries_the_uts_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A string that changes with every uts release would conflict with every edit."""
+    from uts.engine import ProjectSpec, compose
+    from uts.plugin.manager import load_registry
+    from uts.recipe import find_recipes, load_recipe
+
+    monkeypatch.setattr("uts.engine.__version__", "9.87.654")
+    registry = load_registry()
+    recipe = load_recipe("full", find_recipes(registry.recipe_files))
+    spec = ProjectSpec("demo", recipe.name, list(recipe.components), recipe.options)
+    composition = compose(registry, spec)
+    assert composition.context.uts_version == "9.87.654"
+    carrying = []
+    for path, item in composition.files.items():
+        if path.startswith(".uts/"):
+            continue  # uts's own state
+        text = item.content.decode("utf-8", "replace")
+        if path == "pyproject.toml":
+            document = tomlkit.parse(text)
+            document["tool"].pop("uts", None)  # type: ignore[union-attr]
+            text = tomlkit.dumps(document)
+        if "9.87.654" in text:
+            carrying.append(path)
+    assert carrying == []
