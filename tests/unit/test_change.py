@@ -299,3 +299,82 @@ def test_files_outside_the_history_are_rewritten_as_usual(uts: Uts, tmp_path: Pa
     assert result.code == 0, result.err
     assert (root / "shop/core/config/settings.py").read_bytes() != settings  # auth's settings
     assert result.err.count("note:") == 1  # the initial revision only
+
+
+def test_dry_run_shows_the_conflicts_it_would_stop_on(uts: Uts, project: Path) -> None:
+    edit(
+        project / "demo/main.py",
+        "from demo import __version__, database, health\n",
+        "from demo import __version__, database, health  # ours\n",
+    )
+    line = (
+        (project / "demo/main.py")
+        .read_text()
+        .splitlines()
+        .index("from demo import __version__, database, health  # ours")
+    )
+    before = snapshot(project)
+    result = uts("add", "crud", "--dry-run", "--project", project)
+    assert result.code == 8, result.err
+    assert (
+        f"conflict 1 of 1 in demo/main.py, at line {line + 1} of your file:\n"
+        "<<<<<<< yours\n"
+        "from demo import __version__, database, health  # ours\n"
+        "=======\n"
+        "from demo import __version__, api, database, health\n"
+        ">>>>>>> uts\n"
+    ) in result.out
+    assert "+++ b/demo/api.py" in result.out  # what would change besides
+    assert "b/demo/main.py" not in result.out  # no diff full of markers for a run that stops
+    assert "would stop" in result.err and "nothing was written" in result.err
+    assert snapshot(project) == before
+    # and the real run stops the same way, hunks included
+    result = uts("add", "crud", "--project", project)
+    assert result.code == 8
+    assert "<<<<<<< yours\nfrom demo import __version__, database, health  # ours\n" in result.err
+    assert snapshot(project) == before
+
+
+def test_dry_run_keeps_uts_state_out_of_the_diff(uts: Uts, project: Path) -> None:
+    result = uts("add", "crud", "--dry-run", "--project", project)
+    assert result.code == 0, result.err
+    diffed = [line for line in result.out.splitlines() if line.startswith(("--- ", "+++ "))]
+    assert diffed and not [line for line in diffed if "/.uts/" in line]
+    state = [line for line in result.out.splitlines() if line.startswith("state: ")]
+    assert len(state) == 1 and state[0].startswith("state: .uts/")
+    assert state[0].endswith(" files recorded)")
+
+
+def test_team_edits_next_to_what_uts_adds_and_removes_never_conflict(
+    uts: Uts, project: Path
+) -> None:
+    """Lines appended to .env.example and .gitignore, a middleware and a router next
+    to uts's wiring: add monitoring merges them all, remove gives every byte back."""
+    (project / ".env.example").write_text(
+        (project / ".env.example").read_text() + "\n# Our gateway.\nPAYMENT_URL=https://pay\n"
+    )
+    (project / ".gitignore").write_text((project / ".gitignore").read_text() + ".idea/\n")
+    edit(
+        project / "demo/main.py",
+        "from fastapi import FastAPI\n",
+        "from fastapi import FastAPI\nfrom fastapi.middleware.gzip import GZipMiddleware\n",
+    )
+    edit(
+        project / "demo/main.py",
+        "# The probes",
+        "app.add_middleware(GZipMiddleware)\napp.include_router(ours.router)\n# The probes",
+    )
+    edited = snapshot(project)
+    result = uts("add", "monitoring", "--project", project)
+    assert result.code == 0, result.err
+    main = (project / "demo/main.py").read_text()
+    assert (  # the user's lines first, then uts's
+        "app.add_middleware(GZipMiddleware)\napp.include_router(ours.router)\n"
+        "metrics.install(app)\ntracing.configure_tracing(app)\n"
+        "app.include_router(metrics.router)\n# The probes"
+    ) in main
+    assert "PAYMENT_URL=https://pay\n" in (project / ".env.example").read_text()
+    assert "TRACING_ENABLED=" in (project / ".env.example").read_text()
+    result = uts("remove", "monitoring", "--project", project)
+    assert result.code == 0, result.err
+    assert snapshot(project) == edited
