@@ -7,13 +7,14 @@ that only touch each other are not conflicts here:
 - both sides inserting at the same place keep both insertions, the user's first
   (git's ``union`` for pure insertions), once if they are the same lines;
 - uts deleting or rewriting lines the user did not touch, while the user inserted
-  lines just before or after them, applies uts's change and keeps the user's lines;
+  lines just before or after them, applies uts's change and keeps the user's lines
+  (and so does uts deleting lines the user inserted lines between);
 - an insertion or deletion that a diff could place in several equivalent spots
   (blocks separated by blank lines) is moved to one that does not overlap the
   other side's change before anything is called a conflict.
 
-Only edits to the same lines (or an insertion strictly inside lines the other side
-changed) conflict. Line-keyed files (``.env.example``, ``.gitignore``) are first
+Only edits to the same lines, or lines inserted inside lines the other side rewrote,
+conflict. Line-keyed files (``.env.example``, ``.gitignore``) are first
 merged by key: see :func:`merge_keyed`.
 """
 
@@ -22,12 +23,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import NamedTuple
 
 __all__ = ["Conflict", "MergeResult", "merge3_bytes", "merge_lines"]
 
 YOURS, UTS = 0, 1
 _MAX_SLIDE = 200  # lines an insertion or deletion may move; bounds the work on big files
+_LONG = 2000  # lines of diff beyond which frequent lines stop anchoring it (difflib autojunk)
 MARKERS = ("<<<<<<< yours\n", "=======\n", ">>>>>>> uts\n")
 
 
@@ -104,7 +107,7 @@ def merge_lines(
     mine = _edits(base, yours, YOURS)
     uts = _edits(base, theirs, UTS)
     mine = _settle(base, mine, uts, yours)
-    uts = _settle(base, uts, mine, theirs)
+    uts = _split(_settle(base, uts, mine, theirs), mine)
     units = _units(mine, uts)
     out: list[str] = []
     conflicts: list[Conflict] = []
@@ -154,10 +157,21 @@ def merge_lines(
 
 
 def _edits(base: Sequence[str], other: Sequence[str], side: int) -> list[_Edit]:
-    # autojunk would treat lines frequent in long files (blank ones) as noise.
-    matcher = difflib.SequenceMatcher(None, base, other, autojunk=False)
+    """What *side* changed in *base*: the non-equal opcodes of a line diff."""
+    # Most edits are local: the lines both share at the start and end need no diff.
+    limit = min(len(base), len(other))
+    prefix = 0
+    while prefix < limit and base[prefix] == other[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and base[-1 - suffix] == other[-1 - suffix]:
+        suffix += 1
+    old, new = base[prefix : len(base) - suffix], other[prefix : len(other) - suffix]
+    # Without autojunk, frequent lines (blank ones) anchor the alignment too, which
+    # places edits better, at a quadratic cost only long diffs notice.
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=len(old) + len(new) > _LONG)
     return [
-        _Edit(i1, i2, tuple(other[j1:j2]), side)
+        _Edit(prefix + i1, prefix + i2, tuple(new[j1:j2]), side)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes()
         if tag != "equal"
     ]
@@ -229,6 +243,24 @@ def _settle(
                 edits = trial
                 break
     return edits
+
+
+def _split(deletions: list[_Edit], insertions: list[_Edit]) -> list[_Edit]:
+    """Cut uts's pure deletions where the user inserted lines among the deleted ones.
+
+    The deleted lines go, the user's lines stay: the user did not touch what uts
+    deletes, only wrote next to it (between two of a component's lines, say).
+    """
+    points = sorted({edit.start for edit in insertions if edit.insertion})
+    out: list[_Edit] = []
+    for edit in deletions:
+        cuts = [p for p in points if edit.start < p < edit.end] if not edit.lines else []
+        bounds = [edit.start, *cuts, edit.end]
+        if not cuts:
+            out.append(edit)
+            continue
+        out += [_Edit(a, b, (), edit.side) for a, b in pairwise(bounds)]
+    return out
 
 
 def _order(edit: _Edit) -> tuple[int, bool, int]:

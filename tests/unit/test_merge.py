@@ -70,11 +70,19 @@ def test_conflict_lines_are_counted_in_the_users_file() -> None:
     assert merged.startswith("new 1\nnew 2\na\n")
 
 
-def test_a_line_inserted_inside_lines_uts_removes_conflicts() -> None:
+def test_lines_inserted_among_lines_uts_removes_stay() -> None:
+    base = WIRING.replace("(app)\n", "(app)\nmetrics.install(app)\ntracing.setup(app)\n")
+    yours = base.replace("(app)\ntracing", "(app)\napp.add_middleware(GZip)\ntracing")
+    merged, conflicts = merge(base, yours, WIRING)
+    assert conflicts == []
+    assert merged == WIRING.replace("(app)\n", "(app)\napp.add_middleware(GZip)\n")
+
+
+def test_a_line_inserted_inside_lines_uts_rewrites_conflicts() -> None:
     base = "keep\none\ntwo\nthree\n"
     yours = "keep\none\nmine\ntwo\nthree\n"
-    merged, conflicts = merge(base, yours, "keep\n")
-    assert conflicts == [Conflict(2, ("one\n", "mine\n", "two\n", "three\n"), ())]
+    merged, conflicts = merge(base, yours, "keep\nONE\nTWO\n")
+    assert conflicts == [Conflict(2, ("one\n", "mine\n", "two\n", "three\n"), ("ONE\n", "TWO\n"))]
     assert "mine\n" in merged
 
 
