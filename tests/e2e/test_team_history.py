@@ -200,6 +200,10 @@ EDITS = [
 
 class Step(NamedTuple):
     args: tuple[str, ...]
+    dry: subprocess.CompletedProcess[str]
+    """The same command with ``--dry-run`` first."""
+    untouched: bool
+    """Whether the dry run left the working tree as committed."""
     result: subprocess.CompletedProcess[str]
 
 
@@ -226,8 +230,10 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
         commits.append(git(root, "rev-parse", "HEAD").strip())
     steps = []
     for args in STEPS:
+        dry = run([*uts, *args, "--dry-run"], cwd=root, check=False)
+        untouched = git(root, "status", "--porcelain") == ""
         result = run([*uts, *args], cwd=root, check=False)
-        steps.append(Step(args, result))
+        steps.append(Step(args, dry, untouched, result))
         if result.returncode != 0:
             break
         git(root, "add", "-A")
@@ -245,6 +251,18 @@ def test_every_step_runs_without_a_conflict(history: History) -> None:
         ["git", "grep", "-n", "-e", "^<<<<<<< ", "-e", "^>>>>>>> "], cwd=history.root, check=False
     )
     assert markers.stdout == ""
+
+
+def test_dry_runs_show_the_change_without_uts_state_and_write_nothing(history: History) -> None:
+    for step in history.steps:
+        output = step.dry.stdout + step.dry.stderr
+        assert step.dry.returncode == 0, output
+        assert step.untouched, f"uts {' '.join(step.args)} --dry-run wrote files"
+        assert "conflict" not in output
+        lines = step.dry.stdout.splitlines()
+        assert not [line for line in lines if line.startswith(("--- a/.uts/", "+++ b/.uts/"))]
+        assert len([line for line in lines if line.startswith("state: .uts/")]) == 1
+        assert lines[-1].startswith("dry run: would ")
 
 
 def test_every_line_the_team_wrote_is_still_there(history: History) -> None:
