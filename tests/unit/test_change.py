@@ -378,3 +378,43 @@ def test_team_edits_next_to_what_uts_adds_and_removes_never_conflict(
     result = uts("remove", "monitoring", "--project", project)
     assert result.code == 0, result.err
     assert snapshot(project) == edited
+
+
+def test_compose_services_of_the_user_stay_next_to_the_components(uts: Uts, tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    assert uts("new", "demo", "--with", "docker", "--dir", root).code == 0
+    compose = root / "compose.yaml"
+    edit(
+        compose,
+        'DATABASE_URL: "sqlite:////app/data/demo.db"\n',
+        'DATABASE_URL: "sqlite:////app/data/demo.db"\n      SMTP_HOST: "mailpit"\n',
+    )
+    edit(
+        compose,
+        "\nvolumes:\n",
+        '\n  mailpit:\n    image: axllent/mailpit:v1.21\n    ports:\n      - "127.0.0.1:8025:8025"\n'
+        "\nvolumes:\n",
+    )
+    edited = snapshot(root)
+    result = uts("add", "celery", "--project", root)
+    assert result.code == 0, result.err
+    text = compose.read_text()
+    assert '      SMTP_HOST: "mailpit"\n' in text and "  mailpit:\n" in text
+    assert "  worker:\n" in text and "  redis:\n" in text
+    result = uts("remove", "celery", "--project", root)
+    assert result.code == 0, result.err
+    assert snapshot(root) == edited
+
+
+def test_a_dry_run_with_markers_shows_them_and_writes_nothing(uts: Uts, project: Path) -> None:
+    edit(
+        project / "demo/main.py",
+        "from demo import __version__, database, health\n",
+        "from demo import __version__, database, health  # ours\n",
+    )
+    before = snapshot(project)
+    result = uts("add", "crud", "--dry-run", "--conflict", "markers", "--project", project)
+    assert result.code == 8
+    assert "+<<<<<<< yours\n" in result.out and "conflict 1 of 1 in demo/main.py" in result.out
+    assert "dry run: would add crud" in result.out
+    assert snapshot(project) == before
