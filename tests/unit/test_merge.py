@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 import tomlkit
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from uts.merge import Conflict, merge3_bytes
+from uts.merge import Conflict, merge3_bytes, merge_lines
 
 
 def merge(base: str, yours: str, theirs: str, path: str = "app.py") -> tuple[str, list[Conflict]]:
@@ -101,6 +103,34 @@ def test_lines_the_user_reordered_survive_an_addition() -> None:
 def test_binary_files_both_changed_keep_the_users_bytes() -> None:
     result = merge3_bytes(b"\xff\x00", b"\xff\x01", b"\xff\x02", "logo.png")
     assert result.content == b"\xff\x01" and result.hunks == (Conflict(0, (), ()),)
+
+
+# Lines common enough to confuse a diff (blank ones above all).
+LINES = st.lists(st.sampled_from(["a\n", "b\n", "\n", "x = 1\n"]), max_size=10)
+
+
+@st.composite
+def with_blocks(draw: st.DrawFn, base: list[str], who: str) -> list[str]:
+    """*base* with up to two blocks inserted: a line naming *who*, then common lines."""
+    lines = list(base)
+    for number in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(lines)))
+        lines[at:at] = [f"{who} {number}\n", *draw(LINES.filter(bool).map(lambda b: b[:3]))]
+    return lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_blocks_inserted_by_both_sides_merge_and_unmerge_exactly(data: st.DataObject) -> None:
+    """Adding a component's blocks around the user's never conflicts, and removing them
+    gives the user's file back byte for byte, however the lines repeat."""
+    base = data.draw(LINES)
+    theirs = data.draw(with_blocks(base, "uts"))
+    yours = data.draw(with_blocks(base, "user"))
+    merged, conflicts = merge_lines(base, yours, theirs)
+    assert conflicts == []
+    assert {line for line in theirs if line.startswith("uts ")} <= set(merged)
+    assert merge_lines(theirs, merged, base) == (yours, [])
 
 
 ENV = (
