@@ -1,7 +1,7 @@
 """Three-way merge of a file the user edited with what uts now wants to write.
 
 Generated files are assembled from keyed fragments: a block of lines per component,
-per setting, per router. So, unlike a plain line merge (git's, merge3's), changes
+per setting, per router. So, unlike a plain line merge (git's, diff3's), changes
 that only touch each other are not conflicts here:
 
 - both sides inserting at the same place keep both insertions, the user's first
