@@ -118,6 +118,14 @@ def include_router(root: Path) -> None:
 def edit_readme(root: Path) -> None:
     readme = root / "README.md"
     edit(readme, "run it at every deployment.", "run it at every deployment (ops runs it).")
+    # A row at the end of the settings table, where components add theirs.
+    row = "| `FIRST_SUPERUSER_PASSWORD` | `` | Password of that admin (8 characters or more). |\n"
+    edit(
+        readme,
+        row,
+        row
+        + "| `PAYMENT_URL` | `https://pay.example.com` | Where the payment gateway listens. |\n",
+    )
     # At the end of the last section a component wrote: where new sections go.
     edit(
         readme,
