@@ -21,7 +21,7 @@ merged by key: see :func:`merge_keyed`.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import NamedTuple
@@ -29,6 +29,8 @@ from typing import NamedTuple
 __all__ = ["Conflict", "MergeResult", "merge3_bytes", "merge_lines"]
 
 YOURS, UTS = 0, 1
+Resolver = Callable[[Sequence[str], Sequence[str], Sequence[str]], "list[str] | None"]
+"""Merges a conflicting region (base, yours, uts) by what it means, or gives up (None)."""
 _MAX_SLIDE = 200  # lines an insertion or deletion may move; bounds the work on big files
 _LONG = 2000  # lines of diff beyond which frequent lines stop anchoring it (difflib autojunk)
 MARKERS = ("<<<<<<< yours\n", "=======\n", ">>>>>>> uts\n")
@@ -80,7 +82,12 @@ def merge3_bytes(base: bytes, yours: bytes, theirs: bytes, path: str = "") -> Me
         if merged is not None:
             return MergeResult(merged.encode("utf-8"))
     lines = [text.splitlines(keepends=True) for text in texts]
-    content, hunks = merge_lines(lines[0], lines[1], lines[2])
+    resolve = None
+    if path.endswith((".py", ".pyi")):
+        from uts.imports import merge_import
+
+        resolve = merge_import
+    content, hunks = merge_lines(lines[0], lines[1], lines[2], resolve)
     return MergeResult("".join(content).encode("utf-8"), tuple(hunks))
 
 
@@ -98,11 +105,15 @@ class _Edit(NamedTuple):
 
 
 def merge_lines(
-    base: Sequence[str], yours: Sequence[str], theirs: Sequence[str]
+    base: Sequence[str],
+    yours: Sequence[str],
+    theirs: Sequence[str],
+    resolve: Resolver | None = None,
 ) -> tuple[list[str], list[Conflict]]:
     """Merge two edited versions of *base* (lists of lines with their endings).
 
-    Returns the merged lines, conflict markers included, and the conflicts.
+    A region both sides changed goes to *resolve*, if given, before it is called a
+    conflict. Returns the merged lines, conflict markers included, and the conflicts.
     """
     mine = _edits(base, yours, YOURS)
     uts = _edits(base, theirs, UTS)
@@ -143,12 +154,16 @@ def merge_lines(
             elif all(edit.side == YOURS for edit in unit) or ours == theirs_:
                 out.extend(ours)
             else:
-                conflicts.append(Conflict(start + shift + 1, tuple(ours), tuple(theirs_)))
-                out.append(MARKERS[0])
-                out.extend(_terminated(ours))
-                out.append(MARKERS[1])
-                out.extend(_terminated(theirs_))
-                out.append(MARKERS[2])
+                both = None if resolve is None else resolve(base[start:end], ours, theirs_)
+                if both is not None:
+                    out.extend(both)
+                else:
+                    conflicts.append(Conflict(start + shift + 1, tuple(ours), tuple(theirs_)))
+                    out.append(MARKERS[0])
+                    out.extend(_terminated(ours))
+                    out.append(MARKERS[1])
+                    out.extend(_terminated(theirs_))
+                    out.append(MARKERS[2])
             shift += len(ours) - (end - start)
             position = end
         index += 1

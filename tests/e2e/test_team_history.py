@@ -102,16 +102,17 @@ def add_setting(root: Path) -> None:
 
 
 def include_router(root: Path) -> None:
-    # Next to uts's router line, where monitoring includes its own.
+    # ruff's isort folds "from myshop import reports" into the line uts writes its
+    # imports on; the include goes next to uts's router line, where monitoring adds one.
     edit(
         main_py(root),
-        "from myshop.core.utils import logger\n",
-        "from myshop.core.utils import logger\nfrom myshop.reports import router as reports\n",
+        f"from {PACKAGE} import __version__, health\n",
+        f"from {PACKAGE} import __version__, health, reports\n",
     )
     edit(
         main_py(root),
         "app.include_router(router.api_router)\n",
-        "app.include_router(router.api_router)\napp.include_router(reports)\n",
+        "app.include_router(router.api_router)\napp.include_router(reports.router)\n",
     )
 
 

@@ -213,3 +213,33 @@ def test_no_file_a_user_edits_carries_the_uts_version(monkeypatch: pytest.Monkey
         if "9.87.654" in text:
             carrying.append(path)
     assert carrying == []
+
+
+IMPORTS = '"""App."""\n\nfrom demo import __version__, health\n\napp = make()\n'
+
+
+def test_names_both_sides_add_to_one_import_are_merged_by_name() -> None:
+    # isort folds the user's "from demo import reports" into uts's line.
+    yours = IMPORTS.replace("health\n", "health, reports\n")
+    theirs = IMPORTS.replace("health\n", "health, metrics, tracing\n")
+    merged, conflicts = merge(IMPORTS, yours, theirs, "demo/main.py")
+    assert conflicts == []
+    assert merged == IMPORTS.replace("health\n", "health, metrics, reports, tracing\n")
+    assert merge(theirs, merged, IMPORTS, "demo/main.py") == (yours, [])
+
+
+def test_a_merged_import_too_long_for_a_line_is_wrapped_as_ruff_formats_it() -> None:
+    yours = IMPORTS.replace("health\n", "health, reports_of_the_accounting_team\n")
+    theirs = IMPORTS.replace("health\n", "health, metrics, tracing, workers\n")
+    merged, conflicts = merge(IMPORTS, yours, theirs, "demo/main.py")
+    assert conflicts == []
+    assert "from demo import (\n    __version__,\n    health,\n    metrics,\n" in merged
+    assert "    reports_of_the_accounting_team,\n    tracing,\n    workers,\n)\n" in merged
+
+
+def test_an_import_line_with_anything_else_on_it_still_conflicts() -> None:
+    yours = IMPORTS.replace("health\n", "health  # ours\n")
+    theirs = IMPORTS.replace("health\n", "health, metrics\n")
+    assert len(merge(IMPORTS, yours, theirs, "demo/main.py")[1]) == 1
+    other = IMPORTS.replace("health\n", "health, reports\n")
+    assert len(merge(IMPORTS, other, theirs, "notes.md")[1]) == 1  # only Python is read so
