@@ -14,8 +14,9 @@ that only touch each other are not conflicts here:
   other side's change before anything is called a conflict.
 
 Only edits to the same lines, or lines inserted inside lines the other side rewrote,
-conflict. Line-keyed files (``.env.example``, ``.gitignore``) are first
-merged by key: see :func:`merge_keyed`.
+conflict. Line-keyed files (``.env.example``, ``.gitignore``) are first merged by key
+(:mod:`uts.keyed`); in Python files, a conflict on one ``from X import ...`` statement
+is merged by name (:mod:`uts.imports`).
 """
 
 from __future__ import annotations
