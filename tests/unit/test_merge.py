@@ -100,6 +100,35 @@ def test_lines_the_user_reordered_survive_an_addition() -> None:
     assert (merged, conflicts) == ("three\none\ntwo\nfour\n", [])
 
 
+SETUP = (
+    "handlers.register(app)\nlogger.setup_logging(app)\napp.include_router(api.router)\n"
+    "# The probes.\napp.include_router(health.router)\n"
+)
+MONITORED = SETUP.replace(
+    "logger.setup_logging(app)\n",
+    "logger.setup_logging(app)\nmetrics.install(app)\ntracing.setup(app)\n",
+).replace("(api.router)\n", "(api.router)\napp.include_router(metrics.router)\n")
+
+
+@pytest.mark.parametrize(
+    "yours",
+    [
+        SETUP.replace(
+            "handlers.register(app)\nlogger.setup_logging(app)\n",
+            "logger.setup_logging(app)\nhandlers.register(app)\n",
+        ),
+        "# The probes.\napp.include_router(health.router)\n" + SETUP.split("# The")[0],
+        SETUP.replace("app.include_router(api.router)\n", "") + "app.include_router(api.router)\n",
+    ],
+    ids=["setup-swapped", "probes-first", "routers-swapped"],
+)
+def test_wiring_the_user_reordered_takes_a_component_in_and_out(yours: str) -> None:
+    merged, conflicts = merge(SETUP, yours, MONITORED)
+    assert conflicts == []
+    assert "metrics.install(app)\ntracing.setup(app)\n" in merged
+    assert merge(MONITORED, merged, SETUP) == (yours, [])
+
+
 def test_binary_files_both_changed_keep_the_users_bytes() -> None:
     result = merge3_bytes(b"\xff\x00", b"\xff\x01", b"\xff\x02", "logo.png")
     assert result.content == b"\xff\x01" and result.hunks == (Conflict(0, (), ()),)
