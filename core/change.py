@@ -9,7 +9,7 @@ from typing import Any
 
 from uts.engine import Ask, Composition, ProjectSpec, compose
 from uts.errors import ConflictError, ResolutionError, StateError, UtsError
-from uts.merge import merge3_bytes
+from uts.merge import Conflict, merge3_bytes
 from uts.model import Component
 from uts.plan import Change, Confinement, Plan
 from uts.plugin.manager import Registry
@@ -36,6 +36,8 @@ class ChangeReport:
     composition: Composition
     merged: list[str] = field(default_factory=list)
     conflicts: dict[str, int] = field(default_factory=dict)
+    hunks: dict[str, tuple[Conflict, ...]] = field(default_factory=dict)
+    """The conflicting regions of each file in *conflicts*, for the user to see."""
     kept: list[str] = field(default_factory=list)
     left_deleted: list[str] = field(default_factory=list)
     held: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -295,19 +297,21 @@ def _merge(
     base = state.base(path)
     if base is None:
         # No base: a two-sided conflict over the whole file, never a guess.
-        merged = merge3_bytes(b"", current, new)
+        merged = merge3_bytes(b"", current, new, path)
         report.unknown_base.append(path)
         report.merged.append(path)
         report.conflicts[path] = max(1, merged.conflicts)
+        report.hunks[path] = merged.hunks
         return merged.content
     if path == PYPROJECT:
         return update_pyproject(
             current.decode("utf-8"), base.decode("utf-8"), new.decode("utf-8")
         ).encode("utf-8")
-    merged = merge3_bytes(base, current, new)
+    merged = merge3_bytes(base, current, new, path)
     report.merged.append(path)
     if merged.conflicts:
         report.conflicts[path] = merged.conflicts
+        report.hunks[path] = merged.hunks
     return merged.content
 
 

@@ -368,10 +368,19 @@ def diff(
     typer.echo(Plan(state.root, changes).diff(), nl=False)
 
 
+STATE_DIR = ".uts/"
+"""Where uts keeps its own state: shown as one summary line, never as a diff."""
+
+
 def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
-    """Show or commit a change to an existing project; conflicts stop it unless *markers*."""
+    """Show or commit a change to an existing project; conflicts stop it unless *markers*.
+
+    A dry run shows the diff of the project's files, one line for uts's state, and
+    every conflict the change would hit (exit 8 if there is one), writing nothing.
+    """
     from uts.commit import commit
     from uts.errors import ConflictError
+    from uts.plan import Plan
 
     plan = report.plan
     for path in report.left_deleted:
@@ -385,34 +394,43 @@ def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
             err=True,
         )
     for path in report.unknown_base:
-        typer.echo(
+        _line(
             f"note: {path}: what uts wrote there is unknown (not in git, the object cache, "
             "nor a render of the recorded versions): both sides are a conflict",
             err=True,
         )
-    if report.conflicts and not markers:
-        listing = ", ".join(f"{p} ({n})" for p, n in sorted(report.conflicts.items()))
-        raise ConflictError(
-            f"your edits overlap what uts must change in: {listing}; nothing was changed",
-            hint="resolve by hand, or rerun with --conflict=markers to write conflict markers",
-        )
-    counts = plan.counts()
+    listing = ", ".join(f"{p} ({n})" for p, n in sorted(report.conflicts.items()))
+    stop = bool(report.conflicts) and not markers
+    files = [change for change in plan.changes if not change.path.startswith(STATE_DIR)]
+    state = [change for change in plan.effective if change.path.startswith(STATE_DIR)]
+    counts = Plan(plan.root, files).counts()
     summary = (
         f"{counts['create']} created, {counts['update']} updated "
         f"({len(report.merged)} merged with your edits), {counts['delete']} deleted"
     )
     if dry_run:
-        from uts.plan import Plan
-        from uts.state import is_state_path
-
-        # uts's own bookkeeping is one line, not a diff of its records.
-        state = [c for c in plan.effective if is_state_path(c.path)]
-        typer.echo(Plan(plan.root, [c for c in plan.changes if c not in state]).diff(), nl=False)
+        # Stopping writes nothing, so the files that would conflict get no diff then.
+        shown = [c for c in files if not (stop and c.path in report.conflicts)]
+        typer.echo(Plan(plan.root, shown).diff(), nl=False)
         if state:
-            listing = ", ".join(f"{c.action} {c.path}" for c in state)
-            _line(f"uts state: would {listing}")
+            _line(_state_line(state, report))
+        typer.echo(_conflict_text(report), nl=False)
+        if stop:
+            raise ConflictError(
+                f"dry run: {verb} would stop: your edits overlap what uts must change in: "
+                f"{listing}; nothing was written",
+                hint="resolve them by hand first, or use --conflict=markers to write markers",
+            )
         _line(f"dry run: would {verb}: {summary}; nothing was written")
+        if report.conflicts:
+            raise typer.Exit(8)
         return
+    if stop:
+        typer.echo(_conflict_text(report), err=True, nl=False)
+        raise ConflictError(
+            f"your edits overlap what uts must change in: {listing}; nothing was changed",
+            hint="resolve by hand, or rerun with --conflict=markers to write conflict markers",
+        )
     if not plan.effective:
         _line(f"nothing to change: {verb} leaves the project as it is")
         return
@@ -423,6 +441,31 @@ def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
         for path, count in sorted(report.conflicts.items()):
             _line(f"conflict: {path} has {count} conflict marker block(s) to resolve", err=True)
         raise typer.Exit(8)
+
+
+def _state_line(changes: list[Any], report: Any) -> str:
+    """One line for uts's own state files instead of their diff."""
+    done = {"create": "created", "update": "updated", "delete": "deleted"}
+    names = ", ".join(f"{change.path} {done[change.action]}" for change in changes)
+    recorded = sum(1 for path in report.composition.files if not path.startswith(STATE_DIR))
+    return f"state: {names} ({recorded} files recorded)"
+
+
+def _conflict_text(report: Any) -> str:
+    """Each conflicting region: the file, where it starts in the user's file, both sides."""
+    from uts.merge import MARKERS
+
+    lines: list[str] = []
+    for path, hunks in sorted(report.hunks.items()):
+        for number, hunk in enumerate(hunks, start=1):
+            where = f"conflict {number} of {len(hunks)} in {path}"
+            if hunk.line == 0:
+                lines.append(f"{where}: a binary file you and uts both changed\n")
+                continue
+            lines.append(f"{where}, at line {hunk.line} of your file:\n")
+            yours, uts = ([x if x.endswith("\n") else x + "\n" for x in side] for side in hunk[1:])
+            lines += [MARKERS[0], *yours, MARKERS[1], *uts, MARKERS[2]]
+    return "".join(lines)
 
 
 ConflictOption = Annotated[

@@ -183,7 +183,7 @@ def test_dry_run_shows_the_diff_and_writes_nothing(uts: Uts, project: Path) -> N
     assert snapshot(project) == before
     # uts's own records are one summary line, not a diff.
     assert "+++ b/.uts/" not in result.out
-    assert "uts state: would create .uts/components/crud.toml, update" in result.out
+    assert "state: .uts/components/crud.toml created, .uts/components/project.toml updated" in result.out
 
 
 def test_a_failed_write_leaves_the_project_unchanged(
@@ -366,3 +366,122 @@ def test_the_component_holding_the_state_stays_when_nothing_needs_it_any_more(
     assert result.code == 0, result.err
     assert_coherent(uts, root, {"project"})
     assert "dependencies = []\n" in (root / "pyproject.toml").read_text()
+
+
+def test_dry_run_shows_the_conflicts_it_would_stop_on(uts: Uts, project: Path) -> None:
+    edit(
+        project / "demo/main.py",
+        "from demo import __version__, database, health\n",
+        "from demo import __version__, database, health  # ours\n",
+    )
+    line = (
+        (project / "demo/main.py")
+        .read_text()
+        .splitlines()
+        .index("from demo import __version__, database, health  # ours")
+    )
+    before = snapshot(project)
+    result = uts("add", "crud", "--dry-run", "--project", project)
+    assert result.code == 8, result.err
+    assert (
+        f"conflict 1 of 1 in demo/main.py, at line {line + 1} of your file:\n"
+        "<<<<<<< yours\n"
+        "from demo import __version__, database, health  # ours\n"
+        "=======\n"
+        "from demo import __version__, api, database, health\n"
+        ">>>>>>> uts\n"
+    ) in result.out
+    assert "+++ b/demo/api.py" in result.out  # what would change besides
+    assert "b/demo/main.py" not in result.out  # no diff full of markers for a run that stops
+    assert "would stop" in result.err and "nothing was written" in result.err
+    assert snapshot(project) == before
+    # and the real run stops the same way, hunks included
+    result = uts("add", "crud", "--project", project)
+    assert result.code == 8
+    assert "<<<<<<< yours\nfrom demo import __version__, database, health  # ours\n" in result.err
+    assert snapshot(project) == before
+
+
+def test_dry_run_keeps_uts_state_out_of_the_diff(uts: Uts, project: Path) -> None:
+    result = uts("add", "crud", "--dry-run", "--project", project)
+    assert result.code == 0, result.err
+    diffed = [line for line in result.out.splitlines() if line.startswith(("--- ", "+++ "))]
+    assert diffed and not [line for line in diffed if "/.uts/" in line]
+    state = [line for line in result.out.splitlines() if line.startswith("state: ")]
+    assert len(state) == 1 and state[0].startswith("state: .uts/")
+    assert state[0].endswith(" files recorded)")
+
+
+def test_team_edits_next_to_what_uts_adds_and_removes_never_conflict(
+    uts: Uts, project: Path
+) -> None:
+    """Lines appended to .env.example and .gitignore, a middleware and a router next
+    to uts's wiring: add monitoring merges them all, remove gives every byte back."""
+    (project / ".env.example").write_text(
+        (project / ".env.example").read_text() + "\n# Our gateway.\nPAYMENT_URL=https://pay\n"
+    )
+    (project / ".gitignore").write_text((project / ".gitignore").read_text() + ".idea/\n")
+    edit(
+        project / "demo/main.py",
+        "from fastapi import FastAPI\n",
+        "from fastapi import FastAPI\nfrom fastapi.middleware.gzip import GZipMiddleware\n",
+    )
+    edit(
+        project / "demo/main.py",
+        "# The probes",
+        "app.add_middleware(GZipMiddleware)\napp.include_router(ours.router)\n# The probes",
+    )
+    edited = snapshot(project)
+    result = uts("add", "monitoring", "--project", project)
+    assert result.code == 0, result.err
+    main = (project / "demo/main.py").read_text()
+    assert (  # the user's lines first, then uts's
+        "app.add_middleware(GZipMiddleware)\napp.include_router(ours.router)\n"
+        "metrics.install(app)\ntracing.configure_tracing(app)\n"
+        "app.include_router(metrics.router)\n# The probes"
+    ) in main
+    assert "PAYMENT_URL=https://pay\n" in (project / ".env.example").read_text()
+    assert "TRACING_ENABLED=" in (project / ".env.example").read_text()
+    result = uts("remove", "monitoring", "--project", project)
+    assert result.code == 0, result.err
+    assert snapshot(project) == edited
+
+
+def test_compose_services_of_the_user_stay_next_to_the_components(uts: Uts, tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    assert uts("new", "demo", "--with", "docker", "--dir", root).code == 0
+    compose = root / "compose.yaml"
+    edit(
+        compose,
+        'DATABASE_URL: "sqlite:////app/data/demo.db"\n',
+        'DATABASE_URL: "sqlite:////app/data/demo.db"\n      SMTP_HOST: "mailpit"\n',
+    )
+    edit(
+        compose,
+        "\nvolumes:\n",
+        '\n  mailpit:\n    image: axllent/mailpit:v1.21\n    ports:\n      - "127.0.0.1:8025:8025"\n'
+        "\nvolumes:\n",
+    )
+    edited = snapshot(root)
+    result = uts("add", "celery", "--project", root)
+    assert result.code == 0, result.err
+    text = compose.read_text()
+    assert '      SMTP_HOST: "mailpit"\n' in text and "  mailpit:\n" in text
+    assert "  worker:\n" in text and "  redis:\n" in text
+    result = uts("remove", "celery", "--project", root)
+    assert result.code == 0, result.err
+    assert snapshot(root) == edited
+
+
+def test_a_dry_run_with_markers_shows_them_and_writes_nothing(uts: Uts, project: Path) -> None:
+    edit(
+        project / "demo/main.py",
+        "from demo import __version__, database, health\n",
+        "from demo import __version__, database, health  # ours\n",
+    )
+    before = snapshot(project)
+    result = uts("add", "crud", "--dry-run", "--conflict", "markers", "--project", project)
+    assert result.code == 8
+    assert "+<<<<<<< yours\n" in result.out and "conflict 1 of 1 in demo/main.py" in result.out
+    assert "dry run: would add crud" in result.out
+    assert snapshot(project) == before
