@@ -183,7 +183,7 @@ def test_dry_run_shows_the_diff_and_writes_nothing(uts: Uts, project: Path) -> N
     assert snapshot(project) == before
     # uts's own records are one summary line, not a diff.
     assert "+++ b/.uts/" not in result.out
-    assert "state: .uts/components/crud.toml created, .uts/components/project.toml updated" in result.out
+    assert "state: .uts/components/crud.toml created, .uts/components/fastapi" in result.out
 
 
 def test_a_failed_write_leaves_the_project_unchanged(
