@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ from uts.plugin.manager import Registry
 from uts.pyproject import update_pyproject
 from uts.state import MANIFEST_PATH, ProjectState, build_manifest
 
-__all__ = ["ChangeReport", "plan_change", "spec_for_add", "spec_for_remove"]
+__all__ = ["ChangeReport", "current_spec", "plan_change", "spec_for_add", "spec_for_remove"]
 
 PYPROJECT = "pyproject.toml"
 
@@ -43,6 +44,11 @@ def _current_spec(state: ProjectState) -> tuple[ProjectSpec, dict[str, Any]]:
         auto={name for name, data in components.items() if data.get("auto")},
     )
     return spec, components
+
+
+def current_spec(state: ProjectState) -> ProjectSpec:
+    """The spec the project records: the same components, options and recipe."""
+    return _current_spec(state)[0]
 
 
 def spec_for_add(
@@ -126,13 +132,17 @@ def plan_change(
     spec: ProjectSpec,
     ask: Ask | None = None,
     delete_modified: bool = False,
+    moves: Mapping[str, str] | None = None,
 ) -> ChangeReport:
     """Compose *spec* and plan the move from the project as it is on disk.
 
     Files the user never touched follow uts; files the user edited are merged
     three-way with the pristine rendering as base; files uts no longer writes are
-    deleted unless the user modified them (then kept, and reported).
+    deleted unless the user modified them (then kept, and reported). *moves* maps a
+    new path to the recorded path a migration moved it from: the user's file and its
+    base are read at the old path, merged, written at the new one, and the old removed.
     """
+    moves = moves or {}
     composition = compose(registry, spec, ask)
     root = state.root
     confinement = Confinement(root)
@@ -146,14 +156,21 @@ def plan_change(
         if target.exists() and not target.is_file():
             raise ConflictError(f"{path} is a directory in the project; uts needs a file there")
         current = target.read_bytes() if target.is_file() else None
+        source = moves.get(path, path)
+        if source != path:  # moved by a migration: the user's content comes along
+            if current is not None:
+                occupied.append(path)
+                continue
+            moved = confinement.target(source)
+            current = moved.read_bytes() if moved.is_file() else None
         new = item.content
         if path == PYPROJECT and current is not None and path in state.files:
             text = update_pyproject(
                 current.decode("utf-8"), state.pristine(path).decode("utf-8"), new.decode("utf-8")
             )
             new = text.encode("utf-8")
-        elif path in state.files and path != MANIFEST_PATH:
-            base = state.pristine(path)
+        elif source in state.files and path != MANIFEST_PATH:
+            base = state.pristine(source)
             if current is None:
                 if new != base:
                     report.left_deleted.append(path)
@@ -177,7 +194,7 @@ def plan_change(
         elif current is not None and current != new and path != MANIFEST_PATH:
             occupied.append(path)
             continue
-        if current is None:
+        if source != path or current is None:
             changes.append(Change(path, "create", item.owner, None, new, item.executable))
         elif current == new:
             changes.append(Change(path, "keep", item.owner, current, new, item.executable))
@@ -192,6 +209,7 @@ def plan_change(
             hint="move them away (uts never overwrites files it did not write), then run again",
         )
 
+    moved_away = set(moves.values())
     for path, entry in state.files.items():
         if path in composition.files:
             continue
@@ -199,7 +217,7 @@ def plan_change(
         if not target.is_file():
             continue
         current = target.read_bytes()
-        if current == state.pristine(path) or delete_modified:
+        if path in moved_away or current == state.pristine(path) or delete_modified:
             changes.append(Change(path, "delete", entry["owner"], current, None))
         else:
             report.kept.append(path)

@@ -27,7 +27,7 @@ app = typer.Typer(
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 error, 2 usage, 3 resolution, 4 option, 5 recipe, 6 plugin, "
-    "7 render, 8 conflict, 9 state, 10 write, 70 internal error, 130 interrupted."
+    "7 render, 8 conflict, 9 state, 10 write, 11 check, 70 internal error, 130 interrupted."
 )
 
 
@@ -314,7 +314,22 @@ def diff(
     typer.echo(Plan(state.root, changes).diff(), nl=False)
 
 
-def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
+def _conflict_hunks(report: Any) -> None:
+    """Print each conflicting hunk (yours against uts's) so the user sees what overlaps."""
+    merged = {change.path: change.new for change in report.plan.changes}
+    for path in sorted(report.conflicts):
+        typer.echo(f"conflict in {path}:", err=True)
+        inside = False
+        for line in (merged.get(path) or b"").decode("utf-8", "replace").splitlines():
+            inside = inside or line.startswith("<<<<<<< ")
+            if inside:
+                typer.echo(f"  {line}", err=True)
+            inside = inside and not line.startswith(">>>>>>> ")
+
+
+def _apply_change(
+    report: Any, dry_run: bool, markers: bool, verb: str, details: list[str] | None = None
+) -> None:
     """Show or commit a change to an existing project; conflicts stop it unless *markers*."""
     from uts.commit import commit
     from uts.errors import ConflictError
@@ -331,6 +346,7 @@ def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
             err=True,
         )
     if report.conflicts and not markers:
+        _conflict_hunks(report)
         listing = ", ".join(f"{p} ({n})" for p, n in sorted(report.conflicts.items()))
         raise ConflictError(
             f"your edits overlap what uts must change in: {listing}; nothing was changed",
@@ -344,12 +360,16 @@ def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
     if dry_run:
         typer.echo(plan.diff(), nl=False)
         typer.echo(f"dry run: would {verb}: {summary}; nothing was written")
+        for line in details or []:
+            typer.echo(f"  {line}")
         return
     if not plan.effective:
         typer.echo(f"nothing to change: {verb} leaves the project as it is")
         return
     commit(plan)
     typer.echo(f"{verb}: {summary}")
+    for line in details or []:
+        typer.echo(f"  {line}")
     if report.conflicts:
         for path, count in sorted(report.conflicts.items()):
             typer.echo(
@@ -363,6 +383,14 @@ ConflictOption = Annotated[
     typer.Option(
         "--conflict",
         help="When your edits overlap uts's: 'stop' (change nothing) or 'markers'.",
+    ),
+]
+
+
+UpdateOption = Annotated[
+    bool,
+    typer.Option(
+        "--update", help="Also take in newer installed versions of the project's components."
     ),
 ]
 
@@ -385,6 +413,7 @@ def add(
     ] = False,
     conflict: ConflictOption = "stop",
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt.")] = False,
+    update: UpdateOption = False,
 ) -> None:
     """Add components to an existing project, merging with your edits."""
     from uts.change import plan_change, spec_for_add
@@ -392,6 +421,7 @@ def add(
 
     markers = _conflict_mode(conflict)
     state = load_project(find_project(project or Path.cwd()))
+    original = state
     active = state.tool["components"]
     new = [name for name in components if name not in active or active[name].get("auto")]
     for name in components:
@@ -402,13 +432,15 @@ def add(
         typer.echo("nothing to change")
         return
     registry = _registry()
+    state, moves, verb = _take_updates(registry, state, "add", update)
     spec = spec_for_add(state, new, sets)
     ask = _prompt if _interactive(no_input) else None
-    report = plan_change(registry, state, spec, ask)
+    report = plan_change(registry, state, spec, ask, moves=moves)
     for added, by in report.composition.resolution.added_for.items():
         if added not in active:
             typer.echo(f"adding {added!r}: required by {by!r}", err=True)
-    _apply_change(report, dry_run, markers, "add " + " ".join(new or components))
+    verb += "add " + " ".join(new or components)
+    _apply_change(report, dry_run, markers, verb, _changed_by(report, original, registry))
 
 
 @app.command()
@@ -425,6 +457,7 @@ def remove(
         bool, typer.Option("--dry-run", help="Show the diff; write nothing.")
     ] = False,
     conflict: ConflictOption = "stop",
+    update: UpdateOption = False,
 ) -> None:
     """Remove components: their files, dependencies and fragments, keeping your edits."""
     from uts.change import plan_change, spec_for_remove
@@ -432,13 +465,148 @@ def remove(
 
     markers = _conflict_mode(conflict)
     state = load_project(find_project(project or Path.cwd()))
+    original = state
     registry = _registry()
+    state, moves, verb = _take_updates(registry, state, "remove", update)
     spec, removed = spec_for_remove(state, registry, list(components), cascade)
     extra = [name for name in removed if name not in components]
     if extra:
         typer.echo(f"also removing: {', '.join(extra)}", err=True)
-    report = plan_change(registry, state, spec, delete_modified=delete_modified)
-    _apply_change(report, dry_run, markers, "remove " + " ".join(removed))
+    report = plan_change(registry, state, spec, delete_modified=delete_modified, moves=moves)
+    verb += "remove " + " ".join(removed)
+    _apply_change(report, dry_run, markers, verb, _changed_by(report, original, registry))
+
+
+@app.command()
+def update(
+    components: Annotated[
+        list[str], typer.Argument(help="Components to update (default: every outdated one).")
+    ] = [],  # noqa: B006
+    project: ProjectOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff; write nothing.")
+    ] = False,
+    conflict: ConflictOption = "stop",
+) -> None:
+    """Take newer installed component versions in, merging with your edits."""
+    from uts.change import current_spec, plan_change
+    from uts.state import find_project, load_project
+    from uts.update import find_outdated, migrate, require_installed, select_updates
+
+    markers = _conflict_mode(conflict)
+    state = load_project(find_project(project or Path.cwd()))
+    registry = _registry()
+    require_installed(state, registry)
+    updates = select_updates(find_outdated(state, registry), components, state)
+    if not updates:
+        which = " ".join(components) if components else "every component"
+        typer.echo(f"nothing to update: {which} is at its installed version")
+        return
+    migrated = migrate(registry, state, updates)
+    for name, start, end in migrated.steps:
+        typer.echo(f"migrating {name} {start} → {end}", err=True)
+    report = plan_change(
+        registry, migrated.state, current_spec(migrated.state), moves=migrated.moves
+    )
+    for path, old in sorted(migrated.moves.items()):
+        typer.echo(f"moving {old} → {path} (with your edits)", err=True)
+    verb = "update " + ", ".join(o.label for o in updates)
+    _apply_change(report, dry_run, markers, verb, _changed_by(report, state, registry))
+
+
+@app.command()
+def outdated(
+    project: ProjectOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List components installed at another version than the project records."""
+    from uts.state import find_project, load_project
+    from uts.update import find_missing, find_outdated
+
+    state = load_project(find_project(project or Path.cwd()))
+    registry = _registry()
+    rows = [o._asdict() for o in find_outdated(state, registry)]
+    missing = [m._asdict() for m in find_missing(state, registry)]
+    if as_json:
+        typer.echo(json.dumps({"outdated": rows, "missing": missing}, indent=2))
+        return
+    for item in missing:
+        typer.echo(f"not installed: {item['name']} (provided by {item['provider']})", err=True)
+    if not rows:
+        typer.echo("every component is at its installed version")
+        return
+    from uts.report import table
+
+    typer.echo(
+        table(
+            ["NAME", "RECORDED", "INSTALLED", "PROVIDER"],
+            [[r["name"], r["recorded"], r["installed"], r["provider"] or "-"] for r in rows],
+        )
+    )
+
+
+@app.command()
+def check(project: ProjectOption = None) -> None:
+    """Exit non-zero (11), one line per finding, if the project is not current (CI, pre-commit)."""
+    from uts.errors import CheckError
+    from uts.state import find_project, load_project
+    from uts.update import check_findings
+
+    state = load_project(find_project(project or Path.cwd()))
+    findings = check_findings(state, _registry())
+    for line in findings:
+        typer.echo(line)
+    if findings:
+        raise CheckError(
+            f"{len(findings)} finding(s) in {state.root}",
+            hint="'uts update' takes newer versions in; 'uts outdated' lists them",
+        )
+    typer.echo(f"ok: {state.root} is current")
+
+
+def _take_updates(
+    registry: "Registry", state: Any, command: str, update: bool
+) -> tuple[Any, dict[str, str], str]:
+    """Refuse to let newer versions ride along, or (with --update) migrate them in.
+
+    Returns the state to plan from, the files migrations moved, and the verb prefix.
+    """
+    from uts.update import find_outdated, migrate, refuse_outdated, require_installed
+
+    require_installed(state, registry)
+    outdated = find_outdated(state, registry)
+    if not update:
+        refuse_outdated(outdated, f"uts {command}")
+        return state, {}, ""
+    if not outdated:
+        return state, {}, ""
+    migrated = migrate(registry, state, outdated)
+    for name, start, end in migrated.steps:
+        typer.echo(f"migrating {name} {start} → {end}", err=True)
+    return migrated.state, migrated.moves, "update " + ", ".join(o.label for o in outdated) + "; "
+
+
+def _changed_by(report: Any, state: Any, registry: "Registry") -> list[str]:
+    """One line per component whose version or files change: ``old → new`` and what changed."""
+    recorded = state.tool["components"]
+    merged = set(report.merged)
+    rows: dict[str, dict[str, int]] = {}
+    for change in report.plan.effective:
+        counts = rows.setdefault(change.owner, {})
+        action = "merged" if change.path in merged else change.action
+        counts[action] = counts.get(action, 0) + 1
+    lines = []
+    active = report.composition.context.components
+    for name in [*recorded, *(n for n in active if n not in recorded)]:
+        old = recorded.get(name, {}).get("version")
+        new = registry.metadata[name].version if name in active else None
+        counts = rows.get(name, {})
+        if old == new and not counts:
+            continue
+        label = f"{name} {old or 'new'} → {new or 'removed'}" if old != new else name
+        done = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+        lines.append(f"{label}: {done or 'no file changes'}")
+    return lines
 
 
 def run(argv: list[str]) -> int:

@@ -112,7 +112,8 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
         files = late.files
 
     auto = set(resolution.added_for) | (spec.auto & set(resolution.order))
-    _write_pyproject(files, store, ctx, metadata, auto)
+    providers = {name: registry.components[name].provider for name in resolution.order}
+    _write_pyproject(files, store, ctx, metadata, auto, providers)
     files[MANIFEST_PATH] = GeneratedFile(build_manifest(files, __version__), STATE_OWNER)
     return Composition(ctx, resolution, dict(sorted(files.items())), fragments)
 
@@ -133,6 +134,7 @@ def _write_pyproject(
     ctx: Context,
     metadata: Mapping[str, Component],
     auto: set[str],
+    providers: Mapping[str, str | None],
 ) -> None:
     current = files.get("pyproject.toml")
     groups: dict[str | None, list[str]] = {}
@@ -169,6 +171,8 @@ def _write_pyproject(
                 "version": metadata[name].version,
                 "options": dict(options),
                 "auto": name in auto,
+                # Recorded so a project can name the package to install when it is missing.
+                **({"provider": providers[name]} if providers.get(name) else {}),
             }
             for name, options in ctx.components.items()
         },

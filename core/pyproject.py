@@ -63,6 +63,8 @@ def set_tool_uts(doc: tomlkit.TOMLDocument, state: Mapping[str, Any]) -> None:
         entry["version"] = data["version"]
         if data.get("auto"):
             entry["auto"] = True
+        if data.get("provider"):
+            entry["provider"] = data["provider"]
         if data.get("options"):
             entry["options"] = tomlkit.inline_table()
             entry["options"].update(data["options"])
