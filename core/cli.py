@@ -440,7 +440,7 @@ def add(
         if added not in active:
             typer.echo(f"adding {added!r}: required by {by!r}", err=True)
     verb += "add " + " ".join(new or components)
-    _apply_change(report, dry_run, markers, verb, _changed_by(report, original, registry))
+    _apply_change(report, dry_run, markers, verb, _changed_by(report, original, registry, moves))
 
 
 @app.command()
@@ -467,14 +467,14 @@ def remove(
     state = load_project(find_project(project or Path.cwd()))
     original = state
     registry = _registry()
-    state, moves, verb = _take_updates(registry, state, "remove", update)
+    state, moves, verb = _take_updates(registry, state, "remove", update, list(components))
     spec, removed = spec_for_remove(state, registry, list(components), cascade)
     extra = [name for name in removed if name not in components]
     if extra:
         typer.echo(f"also removing: {', '.join(extra)}", err=True)
     report = plan_change(registry, state, spec, delete_modified=delete_modified, moves=moves)
     verb += "remove " + " ".join(removed)
-    _apply_change(report, dry_run, markers, verb, _changed_by(report, original, registry))
+    _apply_change(report, dry_run, markers, verb, _changed_by(report, original, registry, moves))
 
 
 @app.command()
@@ -511,7 +511,8 @@ def update(
     for path, old in sorted(migrated.moves.items()):
         typer.echo(f"moving {old} → {path} (with your edits)", err=True)
     verb = "update " + ", ".join(o.label for o in updates)
-    _apply_change(report, dry_run, markers, verb, _changed_by(report, state, registry))
+    lines = _changed_by(report, state, registry, migrated.moves)
+    _apply_change(report, dry_run, markers, verb, lines)
 
 
 @app.command()
@@ -565,16 +566,17 @@ def check(project: ProjectOption = None) -> None:
 
 
 def _take_updates(
-    registry: "Registry", state: Any, command: str, update: bool
+    registry: "Registry", state: Any, command: str, update: bool, leaving: list[str] | None = None
 ) -> tuple[Any, dict[str, str], str]:
     """Refuse to let newer versions ride along, or (with --update) migrate them in.
 
-    Returns the state to plan from, the files migrations moved, and the verb prefix.
+    Components *leaving* the project need no update. Returns the state to plan from,
+    the files migrations moved, and the verb prefix.
     """
     from uts.update import find_outdated, migrate, refuse_outdated, require_installed
 
     require_installed(state, registry)
-    outdated = find_outdated(state, registry)
+    outdated = [o for o in find_outdated(state, registry) if o.name not in (leaving or [])]
     if not update:
         refuse_outdated(outdated, f"uts {command}")
         return state, {}, ""
@@ -586,14 +588,31 @@ def _take_updates(
     return migrated.state, migrated.moves, "update " + ", ".join(o.label for o in outdated) + "; "
 
 
-def _changed_by(report: Any, state: Any, registry: "Registry") -> list[str]:
+_DONE = {
+    "create": "created",
+    "update": "updated",
+    "merged": "merged with your edits",
+    "moved": "moved",
+    "moved-merged": "moved (merged with your edits)",
+    "delete": "deleted",
+}
+
+
+def _changed_by(
+    report: Any, state: Any, registry: "Registry", moves: dict[str, str] | None = None
+) -> list[str]:
     """One line per component whose version or files change: ``old → new`` and what changed."""
+    moves = moves or {}
     recorded = state.tool["components"]
     merged = set(report.merged)
     rows: dict[str, dict[str, int]] = {}
     for change in report.plan.effective:
+        if change.path in moves.values() and change.action == "delete":
+            continue  # reported as the move it is part of
+        action = "moved" if change.path in moves else change.action
+        if change.path in merged:
+            action = {"update": "merged", "moved": "moved-merged"}.get(action, action)
         counts = rows.setdefault(change.owner, {})
-        action = "merged" if change.path in merged else change.action
         counts[action] = counts.get(action, 0) + 1
     lines = []
     active = report.composition.context.components
@@ -604,7 +623,8 @@ def _changed_by(report: Any, state: Any, registry: "Registry") -> list[str]:
         if old == new and not counts:
             continue
         label = f"{name} {old or 'new'} → {new or 'removed'}" if old != new else name
-        done = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+        order = ("create", "update", "merged", "moved", "moved-merged", "delete")
+        done = ", ".join(f"{counts[a]} {_DONE[a]}" for a in order if a in counts)
         lines.append(f"{label}: {done or 'no file changes'}")
     return lines
 
