@@ -303,3 +303,41 @@ def test_a_missing_provider_is_named_with_the_package_to_install(
     result = uts("update", "--project", project)
     assert result.code == 9 and "pip install uts-greet" in result.err
     assert "not installed: greet (provided by uts-greet)" in uts("outdated", "-C", project).err
+
+
+# pre-commit's manifest schema (pre_commit/clientlib.py): required keys and their types.
+HOOK_KEYS = {
+    "id": str,
+    "name": str,
+    "entry": str,
+    "language": str,
+    "description": str,
+    "pass_filenames": bool,
+    "always_run": bool,
+}
+PRE_COMMIT_LANGUAGES = {"python", "system", "script", "docker", "node", "rust", "golang"}
+
+
+def test_the_pre_commit_hook_is_valid_and_runs_uts_check(
+    uts: Uts, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shlex
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[2]
+    hooks = yaml.safe_load((repo / ".pre-commit-hooks.yaml").read_text())
+    [hook] = [h for h in hooks if h["id"] == "uts-check"]
+    assert {"id", "name", "entry", "language"} <= set(hook) <= set(HOOK_KEYS)
+    assert all(isinstance(value, HOOK_KEYS[key]) for key, value in hook.items())
+    assert hook["language"] in PRE_COMMIT_LANGUAGES
+    # pre-commit appends staged file names unless told not to; uts check takes none.
+    command = shlex.split(hook["entry"]) + ([] if hook["pass_filenames"] is False else ["x.py"])
+    # The console script pre-commit installs from this repository with pip.
+    scripts = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["scripts"]
+    assert command[0] in scripts
+    monkeypatch.chdir(project)
+    result = uts(*command[1:])
+    assert result.code == 11 and "outdated: greet 1.0 → 2.0" in result.out
+    assert uts("update").code == 0
+    assert uts(*command[1:]).code == 0
