@@ -209,7 +209,8 @@ def plan_change(
             hint="move them away (uts never overwrites files it did not write), then run again",
         )
 
-    moved_away = set(moves.values())
+    # A moved file's content lives on at its new path; if that is gone too, keep the rules.
+    moved_away = {old for new, old in moves.items() if new in composition.files}
     for path, entry in state.files.items():
         if path in composition.files:
             continue

@@ -197,7 +197,7 @@ def test_new_with_the_plugin_renders_its_templates(installed: Installed) -> None
     text = (target / "pyproject.toml").read_text()
     assert "[tool.uts.components.shout]" in text
     state = tomllib.loads(text)["tool"]["uts"]["components"]["shout"]
-    assert state == {"version": "0.4.0", "options": {"word": "x"}}
+    assert state == {"version": "0.4.0", "options": {"word": "x"}, "provider": PLUGIN_DIST}
     manifest = json.loads((target / ".uts" / "manifest.json").read_text())
     assert manifest["files"]["demo/shout.py"]["owner"] == "shout"
 
