@@ -19,7 +19,7 @@ from bench import envs, scenarios
 from bench.report import Row, machine, markdown
 from bench.timing import PERTURBING, BenchError
 
-GROUPS = ("startup", "render", "real", "discovery", "add")
+GROUPS = ("startup", "render", "real", "discovery", "add", "update")
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 
 
@@ -85,6 +85,9 @@ def _build(args: argparse.Namespace, ctx: scenarios.Context) -> list[scenarios.G
         groups.append(scenarios.discovery_group(ctx, args.plugins))
     if "add" in args.only:
         groups.append(scenarios.add_monitoring_group(ctx))
+    if "update" in args.only:
+        _say("building the update scenario (two releases, three projects) ...")
+        groups += scenarios.update_group(ctx)
     return groups
 
 
