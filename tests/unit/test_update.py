@@ -341,3 +341,45 @@ def test_the_pre_commit_hook_is_valid_and_runs_uts_check(
     assert result.code == 11 and "outdated: greet 1.0 → 2.0" in result.out
     assert uts("update").code == 0
     assert uts(*command[1:]).code == 0
+
+
+@pytest.mark.parametrize(
+    ("migrate", "code", "message"),
+    [
+        ('project.move("NOPE.txt", "x.txt")', 6, "moves NOPE.txt, which it did not write"),
+        ('project.move("GREETING.txt", "../out.txt")', 6, "not a project-relative path"),
+        ("raise RuntimeError('boom')", 6, "component 'greet' raised RuntimeError in uts_migrate"),
+        # A migration that forgets to rename the option: the new version refuses it.
+        (
+            'if to_version == "1.5": project.move("GREETING.txt", "docs/greeting.txt")',
+            4,
+            "component 'greet' has no option 'name'",
+        ),
+    ],
+)
+def test_a_failing_migration_is_named_and_changes_nothing(
+    uts: Uts, project: Path, site: Site, migrate: str, code: int, message: str
+) -> None:
+    body = V2[V2.index("@impl\ndef uts_migrate") : V2.index("@impl\ndef uts_contribute")]
+    broken = V2.replace(body, f"@impl\ndef uts_migrate(to_version, project):\n    {migrate}\n\n")
+    site.install(broken, version="2.0")
+    before = snapshot(project)
+    result = uts("update", "--project", project)
+    assert result.code == code, result.err
+    assert message in result.err
+    assert "Traceback" not in result.err
+    assert snapshot(project) == before
+
+
+def test_check_reports_files_recorded_for_a_component_the_project_does_not_record(
+    uts: Uts, project: Path
+) -> None:
+    assert uts("update", "--project", project).code == 0
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    start = text.index("[tool.uts.components.greet]")
+    end = text.index("\n[", start + 1) if "\n[" in text[start + 1 :] else len(text)
+    pyproject.write_text(text[:start] + text[end + 1 :])
+    result = uts("check", "--project", project)
+    assert result.code == 11
+    assert "docs/greeting.txt" in result.out and "'greet'" in result.out
