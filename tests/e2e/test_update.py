@@ -256,3 +256,30 @@ def test_a_missing_provider_is_named(release: Release) -> None:
         assert f"pip install {DIST}" in result.stderr
     finally:
         uv("pip", "install", "--quiet", "--python", python, str(release.v2))
+
+
+def test_the_pre_commit_hook_runs_uts_check(release: Release, tmp_path: Path) -> None:
+    """pre-commit installs uts from this repository (and the plugin, as the team pins it)."""
+    hook_repo = copy_source(tmp_path / "uts-repo")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "uts"]):
+        run([*git, *args], cwd=hook_repo)
+    rev = run(["git", "rev-parse", "HEAD"], cwd=hook_repo).stdout.strip()
+    bindir = make_venv(tmp_path / "venv", "pre-commit")
+    project = release.copy("pre-commit")
+    (project / ".pre-commit-config.yaml").write_text(
+        f"repos:\n- repo: {hook_repo}\n  rev: {rev}\n  hooks:\n  - id: uts-check\n"
+        f"    additional_dependencies: ['{release.v2}']\n"
+    )
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "project"]):
+        run([*git, *args], cwd=project)
+    env = clean_env(bindir, PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"))
+    command = [bindir / "pre-commit", "run", "uts-check", "--all-files"]
+    outdated = run(command, cwd=project, env=env, check=False)
+    assert outdated.returncode == 1, outdated.stdout + outdated.stderr
+    assert "uts check" in outdated.stdout and "Failed" in outdated.stdout
+    assert f"outdated: greet 1.0.0 → 2.0.0 ({DIST}); run 'uts update'" in outdated.stdout
+    assert release.uts("update", "--project", project).returncode == 0
+    current = run(command, cwd=project, env=env, check=False)
+    assert current.returncode == 0, current.stdout + current.stderr
+    assert "Passed" in current.stdout
