@@ -491,7 +491,7 @@ def update(
     """Take newer installed component versions in, merging with your edits."""
     from uts.change import current_spec, plan_change
     from uts.state import find_project, load_project
-    from uts.update import find_outdated, migrate, require_installed, select_updates
+    from uts.update import find_outdated, require_installed, select_updates
 
     markers = _conflict_mode(conflict)
     state = load_project(find_project(project or Path.cwd()))
@@ -502,14 +502,10 @@ def update(
         which = " ".join(components) if components else "every component"
         typer.echo(f"nothing to update: {which} is at its installed version")
         return
-    migrated = migrate(registry, state, updates)
-    for name, start, end in migrated.steps:
-        typer.echo(f"migrating {name} {start} → {end}", err=True)
+    migrated = _migrate(registry, state, updates)
     report = plan_change(
         registry, migrated.state, current_spec(migrated.state), moves=migrated.moves
     )
-    for path, old in sorted(migrated.moves.items()):
-        typer.echo(f"moving {old} → {path} (with your edits)", err=True)
     verb = "update " + ", ".join(o.label for o in updates)
     lines = _changed_by(report, state, registry, migrated.moves)
     _apply_change(report, dry_run, markers, verb, lines)
@@ -573,7 +569,7 @@ def _take_updates(
     Components *leaving* the project need no update. Returns the state to plan from,
     the files migrations moved, and the verb prefix.
     """
-    from uts.update import find_outdated, migrate, refuse_outdated, require_installed
+    from uts.update import find_outdated, refuse_outdated, require_installed
 
     require_installed(state, registry)
     outdated = [o for o in find_outdated(state, registry) if o.name not in (leaving or [])]
@@ -582,10 +578,20 @@ def _take_updates(
         return state, {}, ""
     if not outdated:
         return state, {}, ""
-    migrated = migrate(registry, state, outdated)
+    migrated = _migrate(registry, state, outdated)
+    return migrated.state, migrated.moves, "update " + ", ".join(o.label for o in outdated) + "; "
+
+
+def _migrate(registry: "Registry", state: Any, updates: list[Any]) -> Any:
+    """Run the updated components' migrations, saying each step and each file moved."""
+    from uts.update import migrate
+
+    migrated = migrate(registry, state, updates)
     for name, start, end in migrated.steps:
         typer.echo(f"migrating {name} {start} → {end}", err=True)
-    return migrated.state, migrated.moves, "update " + ", ".join(o.label for o in outdated) + "; "
+    for path, old in sorted(migrated.moves.items()):
+        typer.echo(f"moving {old} → {path} (with your edits)", err=True)
+    return migrated
 
 
 _DONE = {
