@@ -56,6 +56,7 @@ def uts_contribute(ctx, out):
     who = ctx.options("greet")["who"]
     out.file("docs/greeting.txt", f"Hello, {who}!\\nline 2\\nline 3\\nline 4\\nline 5, now v2\\n")
     out.file("history/0001.txt", "first revision, rewritten by v2\\n")
+    out.file("history/0002.txt", "the schema change of v2, as a new revision\\n")
 
 STEPS = []
 """
@@ -167,10 +168,11 @@ def test_update_migrates_merges_the_users_edits_and_reports_versions(
         "Hello, Ann!\nline 2\nour own line\nline 3\nline 4\nline 5, now v2\n"
     )
     assert (project / "history/0001.txt").read_bytes() == history  # written once, never again
+    assert (project / "history/0002.txt").read_text().startswith("the schema change of v2")
     assert "history that 'greet' writes once" in result.err
     assert "moving GREETING.txt → docs/greeting.txt" in result.err
     assert result.out.startswith("update greet 1.0 → 2.0: ")
-    assert "greet 1.0 → 2.0: 1 moved (merged with your edits)\n" in result.out
+    assert "greet 1.0 → 2.0: 1 created, 1 moved (merged with your edits)\n" in result.out
     assert recorded(project)["greet"] == {
         "version": "2.0",
         "options": {"who": "Ann"},
@@ -236,7 +238,7 @@ def test_add_with_update_does_both_and_says_so(uts: Uts, project: Path) -> None:
     result = uts("remove", "crud", "--update", "--project", project)
     assert result.code == 0, result.err
     assert result.out.startswith("update greet 1.0 → 2.0; remove crud: ")
-    assert "greet 1.0 → 2.0: 1 moved (merged with your edits)\n" in result.out
+    assert "greet 1.0 → 2.0: 1 created, 1 moved (merged with your edits)\n" in result.out
     assert "crud 0.1.0 → removed: " in result.out
     assert (project / "docs/greeting.txt").read_text().count("our own line") == 1
     result = uts("add", "crud", "--project", project)  # now current: add adds, nothing else
