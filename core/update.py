@@ -164,7 +164,8 @@ def migrate(registry: Registry, state: Any, updates: list[Outdated]) -> Migrated
 
 def _state_findings(state: Any) -> list[str]:
     """Inconsistencies of the project's recorded state, one line each."""
-    # Plug point for the state redesign: its own checks replace these when it lands.
+    # Plug point for the state redesign (uts.state.state_findings(root)): when the state
+    # module has its own checks, they replace the ones this format allows below.
     from uts import state as state_module
 
     plugged = getattr(state_module, "state_findings", None)
@@ -177,10 +178,30 @@ def _state_findings(state: Any) -> list[str]:
         if owner != "uts" and owner not in components:
             findings.append(
                 f"state: {path} is recorded as written by {owner!r}, "
-                "which the project does not record; run 'uts status' and restore the record"
+                "which the project does not record; restore its [tool.uts] entry"
+            )
+        elif state_module.sha256(state.pristine(path)) != entry.get("sha256"):
+            findings.append(
+                f"state: the manifest's record of {path} does not match its own hash; "
+                "restore .uts/manifest.json from version control"
             )
     if "pyproject.toml" not in state.files:
         findings.append("state: pyproject.toml (holding [tool.uts]) is missing from the manifest")
+    return findings
+
+
+def _requirement_findings(state: Any, registry: Registry) -> list[str]:
+    """Recorded components whose requirements the project does not record (a bad merge)."""
+    components = _components(state)
+    findings = []
+    for name in components:
+        loaded = registry.ensure(name)
+        for needed in loaded.component.requires if loaded is not None else ():
+            if needed not in components:
+                findings.append(
+                    f"state: {name} requires {needed}, which the project does not record; "
+                    f"run 'uts add {needed}'"
+                )
     return findings
 
 
@@ -192,4 +213,4 @@ def check_findings(state: Any, registry: Registry) -> list[str]:
     for outdated in find_outdated(state, registry):
         provider = f" ({outdated.provider})" if outdated.provider else ""
         findings.append(f"outdated: {outdated.label}{provider}; run 'uts update'")
-    return findings + _state_findings(state)
+    return findings + _requirement_findings(state, registry) + _state_findings(state)

@@ -385,3 +385,26 @@ def test_check_reports_files_recorded_for_a_component_the_project_does_not_recor
     result = uts("check", "--project", project)
     assert result.code == 11
     assert "docs/greeting.txt" in result.out and "'greet'" in result.out
+
+
+def test_check_reports_a_damaged_manifest_record_and_a_missing_requirement(
+    uts: Uts, project: Path
+) -> None:
+    import json
+
+    assert uts("update", "--project", project).code == 0
+    manifest = project / ".uts/manifest.json"
+    data = json.loads(manifest.read_text())
+    data["files"]["docs/greeting.txt"]["pristine"]["text"] += "hand-merged\n"
+    manifest.write_text(json.dumps(data))
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(text.replace("[tool.uts.components.fastapi]", "[tool.uts.components.x]"))
+    result = uts("check", "--project", project)
+    assert result.code == 11
+    lines = result.out.splitlines()
+    assert (
+        "state: crud requires fastapi, which the project does not record; run 'uts add fastapi'"
+        in lines
+    )
+    assert any("docs/greeting.txt" in line and "does not match" in line for line in lines)
