@@ -108,7 +108,8 @@ def _notes(args: argparse.Namespace, groups: list[scenarios.Group]) -> list[str]
         "process; peak RSS is the largest ru_maxrss (wait4) over the counted runs.",
         "median ÷ uts: startup rows against `uts --version`, render rows against `uts new`, "
         "plugin-discovery rows against the same command with 0 plugins, `uts add` rows "
-        "against 0 user files.",
+        "against 0 user files, update rows against `uts update`, `uts outdated`/`uts check` "
+        "against `uts list`.",
     ]
     if checked:
         notes.append(
