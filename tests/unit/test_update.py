@@ -204,6 +204,9 @@ def test_update_conflict_stops_with_files_and_hunks_and_writes_nothing(
 ) -> None:
     _conflicting_edit(project)
     before = snapshot(project)
+    dry = uts("update", "--dry-run", "--project", project)
+    assert dry.code == 8
+    assert "conflict in docs/greeting.txt:\n  <<<<<<< yours\n  line 5, ours\n" in dry.err
     result = uts("update", "--project", project)
     assert result.code == 8
     assert "docs/greeting.txt (1)" in result.err
