@@ -544,7 +544,7 @@ def outdated(
 
 @app.command()
 def check(project: ProjectOption = None) -> None:
-    """Exit non-zero (11), one line per finding, if the project is not current (CI, pre-commit)."""
+    """Fail (exit 11) with one line per finding if the project is outdated or inconsistent."""
     from uts.errors import CheckError
     from uts.state import find_project, load_project
     from uts.update import check_findings
