@@ -256,16 +256,19 @@ def status(
 ) -> None:
     """Show the recipe, active components and what changed since uts wrote the files."""
     from uts.state import find_project, load_project
+    from uts.update import find_outdated
 
     state = load_project(find_project(project or Path.cwd()))
     drift = state.drift()
     components = state.tool["components"]
+    newer = {o.name: o.installed for o in find_outdated(state, _registry())}
     if as_json:
         data = {
             "project": str(state.root),
             "recipe": state.tool.get("recipe"),
             "uts": state.tool.get("version"),
             "components": components,
+            "installed": newer,
             "drift": [{"path": d.path, "owner": d.owner, "status": d.status} for d in drift],
         }
         typer.echo(json.dumps(data, indent=2))
@@ -277,7 +280,10 @@ def status(
     typer.echo("components:")
     for name, data in components.items():
         options = " ".join(f"{k}={v}" for k, v in data.get("options", {}).items())
-        typer.echo(f"  {name} {data['version']}" + (f"  {options}" if options else ""))
+        installed = f" (installed: {newer[name]})" if name in newer else ""
+        typer.echo(f"  {name} {data['version']}{installed}" + (f"  {options}" if options else ""))
+    if newer:
+        typer.echo("newer versions are installed: 'uts update' takes them in")
     if not drift:
         typer.echo("no changes: every file is as uts wrote it")
         return

@@ -128,6 +128,15 @@ def test_the_providing_distribution_is_recorded(project: Path) -> None:
     assert components["project"]["provider"] == "uts"  # built-ins come with uts itself
 
 
+def test_status_says_newer_versions_are_installed(uts: Uts, project: Path) -> None:
+    result = uts("status", "--project", project)
+    assert "  greet 1.0 (installed: 2.0)  name=Ann\n" in result.out
+    assert "newer versions are installed: 'uts update' takes them in\n" in result.out
+    assert '"installed": {\n    "greet": "2.0"\n  }' in uts("status", "--json", "-C", project).out
+    assert uts("update", "--project", project).code == 0
+    assert "installed" not in uts("status", "--project", project).out
+
+
 def test_outdated_lists_component_provider_and_both_versions(uts: Uts, project: Path) -> None:
     result = uts("outdated", "--project", project)
     assert result.code == 0, result.err
