@@ -118,8 +118,8 @@ def select_updates(outdated: list[Outdated], names: Iterable[str], state: Any) -
         others = ", ".join(o.label for o in left)
         every = " ".join(o.name for o in outdated)
         raise CheckError(
-            f"cannot update {', '.join(o.name for o in chosen)} alone: {others} is installed "
-            "too, and its recorded version is not installed to render the rest of the project",
+            f"cannot update {', '.join(o.name for o in chosen)} alone: outdated too: {others}; "
+            "uts renders the whole project and cannot render a version no longer installed",
             hint=f"update them together: uts update {every} (or just uts update)",
         )
     return chosen

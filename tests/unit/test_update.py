@@ -272,7 +272,7 @@ def test_a_partial_update_that_needs_an_old_version_is_refused(
     before = snapshot(root)
     result = uts("update", "greet", "--project", root)
     assert result.code == 11
-    assert "cannot update greet alone: wave 1.0 → 1.1 is installed too" in result.err
+    assert "cannot update greet alone: outdated too: wave 1.0 → 1.1;" in result.err
     assert "uts update greet wave" in result.err
     assert snapshot(root) == before
     result = uts("update", "greet", "wave", "--project", root)
