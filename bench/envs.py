@@ -24,6 +24,7 @@ class Tools:
     uts: str | None
     copier: str | None
     cookiecutter: str | None
+    cruft: str | None = None
 
 
 def _script(bin_dir: Path, name: str, search_path: bool) -> str | None:
@@ -41,6 +42,7 @@ def find_tools(python: str = sys.executable, search_path: bool = True) -> Tools:
         uts=_script(bin_dir, "uts", search_path),
         copier=_script(bin_dir, "copier", search_path),
         cookiecutter=_script(bin_dir, "cookiecutter", search_path),
+        cruft=_script(bin_dir, "cruft", search_path),
     )
 
 

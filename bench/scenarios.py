@@ -24,6 +24,7 @@ __all__ = [
     "render_group",
     "startup_group",
     "time_group",
+    "update_group",
 ]
 
 UTS_EXCLUDE = (".uts/",)
@@ -309,6 +310,52 @@ def add_monitoring_group(ctx: Context) -> Group:
 
 
 # --- end of HOOK ----------------------------------------------------------------------------
+
+
+UPDATE_SIZE, UPDATE_CHANGED = 200, 20
+
+
+def update_group(ctx: Context) -> list[Group]:
+    """``uts update``, ``copier update`` and ``cruft update`` from release 1.0.0 to 2.0.0 of the
+    synthetic template (200 files, 20 changed, the same user edits merged); then ``uts list``,
+    ``uts outdated`` and ``uts check`` in the updated uts project."""
+    from bench import update
+
+    tools = ctx.tools
+    found = {"uts": tools.uts, "copier": tools.copier, "cruft": tools.cruft}
+    root = ctx.work / "update"
+    _clear(root)
+    setup = update.setup(root, UPDATE_SIZE, UPDATE_CHANGED, found)
+    group = Group(f"update {UPDATE_SIZE} files, {UPDATE_CHANGED} changed")
+    for label in ("uts update", "copier update", "cruft update"):
+        if label not in setup.commands:
+            group.add(label, None, "not installed", ref="uts update")
+            continue
+        command, project = setup.command(label, root)
+        run_once(command, ctx.log)
+        update.check_updated(project, UPDATE_SIZE, UPDATE_CHANGED, label)
+        if label == "uts update":  # kept for timing outdated and check on a current project
+            shutil.copytree(project, root / "uts-current", symlinks=True)
+        group.add(label, command, ref="uts update")
+    group.notes.append(
+        f"update: each tool updates its own project from release 1.0.0 to 2.0.0 of the synthetic "
+        f"template ({UPDATE_SIZE} files, {UPDATE_CHANGED} changed by the release, "
+        f"{UPDATE_CHANGED} edited by the user, half of them among the changed ones and merged); "
+        "the project is a clean git repository copied afresh (untimed) before each run, and "
+        "every result is checked once before timing"
+    )
+    costs = Group("uts outdated/check")
+    if "uts update" in setup.commands:
+        project = root / "uts-current"
+        for label, args in [
+            ("uts list", ["list"]),
+            ("uts outdated", ["outdated"]),
+            ("uts check", ["check"]),
+        ]:
+            command = Command(label, [str(tools.uts), *args], env=setup.uts_env, cwd=project)
+            run_once(command, ctx.log)
+            costs.add(label, command, ref="uts list")
+    return [group, costs]
 
 
 def profile_new(ctx: Context, size: int, top: int = 20) -> str:

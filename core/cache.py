@@ -13,9 +13,13 @@ import os
 __all__ = ["cache_dir", "store"]
 
 
-def cache_dir(kind: str) -> str | None:
-    """The directory for cache files of *kind*, or None when caching is off."""
-    if os.environ.get("UTS_NO_CACHE"):
+def cache_dir(kind: str, optional: bool = True) -> str | None:
+    """The directory for cache files of *kind*, or None when caching is off.
+
+    ``UTS_NO_CACHE`` turns off the *optional* ones (pure speed-ups); the object store
+    of merge bases is not one of them: without it, updates would conflict instead.
+    """
+    if optional and os.environ.get("UTS_NO_CACHE"):
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "uts", kind)

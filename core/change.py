@@ -208,16 +208,20 @@ def plan_change(
     spec: ProjectSpec,
     ask: Ask | None = None,
     delete_modified: bool = False,
+    moves: Mapping[str, str] | None = None,
 ) -> ChangeReport:
     """Compose *spec* and plan the move from the project as it is on disk.
 
     Files the user never touched follow uts; files the user edited are merged
     three-way with the pristine rendering as base; files uts no longer writes are
-    deleted unless the user modified them (then kept, and reported).
+    deleted unless the user modified them (then kept, and reported). *moves* maps a
+    new path to the recorded path a migration moved it from: the user's file and its
+    base are read at the old path, merged, written at the new one, and the old removed.
     """
     for name in state.tool["components"]:
         if name in spec.components and name not in registry.components:
             raise missing_component(state, name)
+    moves = moves or {}
     composition = compose(registry, spec, ask)
     root = state.root
     if state.render is None:
@@ -234,11 +238,18 @@ def plan_change(
         if target.exists() and not target.is_file():
             raise ConflictError(f"{path} is a directory in the project; uts needs a file there")
         current = target.read_bytes() if target.is_file() else None
+        source = moves.get(path, path)
+        if source != path:  # moved by a migration: the user's content comes along
+            if current is not None:
+                occupied.append(path)
+                continue
+            moved = confinement.target(source)
+            current = moved.read_bytes() if moved.is_file() else None
         new = item.content
         if is_state_path(path):
             pass  # uts's own record, rewritten as planned
-        elif path in state.files:
-            uts_changed = not state.unchanged(path, new)
+        elif source in state.files:
+            uts_changed = not state.unchanged(source, new)
             if current is None:
                 if uts_changed:
                     report.left_deleted.append(path)
@@ -248,15 +259,16 @@ def plan_change(
                 # Written once (an applied migration, say): what the change would add
                 # there is not applied, and the record keeps what was written.
                 report.held[path] = (item.owner, owner.history_hint)
-                records[path] = Record(item.owner, state.files[path]["blob"], item.executable)
+                records[path] = Record(item.owner, state.files[source]["blob"], item.executable)
                 new = current
-            elif current != new and not state.unchanged(path, current):
+            elif current != new and not state.unchanged(source, current):
                 # The user changed the file: keep it, or merge what uts changes into it.
-                new = _merge(report, state, path, current, new) if uts_changed else current
+                merged = _merge(report, state, path, current, new, source) if uts_changed else None
+                new = current if merged is None else merged
         elif current is not None and current != new:
             occupied.append(path)
             continue
-        if current is None:
+        if source != path or current is None:
             changes.append(Change(path, "create", item.owner, None, new, item.executable))
         elif current == new:
             changes.append(Change(path, "keep", item.owner, current, new, item.executable))
@@ -271,6 +283,8 @@ def plan_change(
             hint="move them away (uts never overwrites files it did not write), then run again",
         )
 
+    # A moved file's content lives on at its new path; if that is gone too, keep the rules.
+    moved_away = {old for new, old in moves.items() if new in composition.files}
     for path, entry in state.files.items():
         if path in composition.files:
             continue
@@ -278,7 +292,7 @@ def plan_change(
         if not target.is_file():
             continue
         current = target.read_bytes()
-        if state.unchanged(path, current) or delete_modified:
+        if path in moved_away or state.unchanged(path, current) or delete_modified:
             changes.append(Change(path, "delete", entry["owner"], current, None))
         else:
             report.kept.append(path)
@@ -291,10 +305,18 @@ def plan_change(
 
 
 def _merge(
-    report: ChangeReport, state: ProjectState, path: str, current: bytes, new: bytes
+    report: ChangeReport,
+    state: ProjectState,
+    path: str,
+    current: bytes,
+    new: bytes,
+    source: str | None = None,
 ) -> bytes:
-    """Both the user and uts changed *path*: merge three-way over what uts wrote before."""
-    base = state.base(path)
+    """Both the user and uts changed *path*: merge three-way over what uts wrote before.
+
+    *source* is where the state recorded the file, when a migration moved it.
+    """
+    base = state.base(source or path)
     if base is None:
         # No base: a two-sided conflict over the whole file, never a guess.
         merged = merge3_bytes(b"", current, new, path)

@@ -28,7 +28,7 @@ app = typer.Typer(
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 error, 2 usage, 3 resolution, 4 option, 5 recipe, 6 plugin, "
-    "7 render, 8 conflict, 9 state, 10 write, 70 internal error, 130 interrupted."
+    "7 render, 8 conflict, 9 state, 10 write, 11 check, 70 internal error, 130 interrupted."
 )
 
 
@@ -306,15 +306,19 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show the recipe, active components and what changed since uts wrote the files."""
+    from uts.update import find_outdated
+
     state = _open_project(project)
     drift = state.drift()
     components = state.tool["components"]
+    newer = {o.name: o.installed for o in find_outdated(state, _registry())}
     if as_json:
         data = {
             "project": str(state.root),
             "recipe": state.tool.get("recipe"),
             "format": state.tool.get("format"),
             "components": components,
+            "installed": newer,
             "drift": [{"path": d.path, "owner": d.owner, "status": d.status} for d in drift],
         }
         typer.echo(json.dumps(data, indent=2))
@@ -327,8 +331,12 @@ def status(
     for name, data in components.items():
         options = " ".join(f"{k}={v}" for k, v in data.get("options", {}).items())
         provider = _provider(data)
-        line = f"  {name} {data['version']}" + (f" (from {provider})" if provider else "")
+        installed = f" (installed: {newer[name]})" if name in newer else ""
+        line = f"  {name} {data['version']}{installed}"
+        line += f" (from {provider})" if provider else ""
         _line(line + (f"  {options}" if options else ""))
+    if newer:
+        typer.echo("newer versions are installed: 'uts update' takes them in")
     if not drift:
         typer.echo("no changes: every file is as uts wrote it")
         return
@@ -372,11 +380,14 @@ STATE_DIR = ".uts/"
 """Where uts keeps its own state: shown as one summary line, never as a diff."""
 
 
-def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
+def _apply_change(
+    report: Any, dry_run: bool, markers: bool, verb: str, details: list[str] | None = None
+) -> None:
     """Show or commit a change to an existing project; conflicts stop it unless *markers*.
 
     A dry run shows the diff of the project's files, one line for uts's state, and
     every conflict the change would hit (exit 8 if there is one), writing nothing.
+    *details* are lines saying what changes per component (``old → new`` for updates).
     """
     from uts.commit import commit
     from uts.errors import ConflictError
@@ -422,6 +433,8 @@ def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
                 hint="resolve them by hand first, or use --conflict=markers to write markers",
             )
         _line(f"dry run: would {verb}: {summary}; nothing was written")
+        for line in details or []:
+            _line(f"  {line}")
         if report.conflicts:
             raise typer.Exit(8)
         return
@@ -437,6 +450,8 @@ def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
     commit(plan)
     _remember(report.composition, report.state)
     _line(f"{verb}: {summary}")
+    for line in details or []:
+        _line(f"  {line}")
     if report.conflicts:
         for path, count in sorted(report.conflicts.items()):
             _line(f"conflict: {path} has {count} conflict marker block(s) to resolve", err=True)
@@ -477,6 +492,14 @@ ConflictOption = Annotated[
 ]
 
 
+UpdateOption = Annotated[
+    bool,
+    typer.Option(
+        "--update", help="Also take in newer installed versions of the project's components."
+    ),
+]
+
+
 def _conflict_mode(value: str) -> bool:
     if value not in ("stop", "markers"):
         raise UsageError(f"--conflict must be 'stop' or 'markers', not {value!r}")
@@ -495,12 +518,14 @@ def add(
     ] = False,
     conflict: ConflictOption = "stop",
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt.")] = False,
+    update: UpdateOption = False,
 ) -> None:
     """Add components to an existing project, merging with your edits."""
     from uts.change import plan_change, spec_for_add
 
     markers = _conflict_mode(conflict)
     state = _open_project(project, dry_run)
+    original = state
     active = state.tool["components"]
     new = [name for name in components if name not in active or active[name].get("auto")]
     for name in components:
@@ -511,13 +536,15 @@ def add(
         typer.echo("nothing to change")
         return
     registry = _registry()
+    state, moves, verb = _take_updates(registry, state, "add", update)
     spec = spec_for_add(state, new, sets)
     ask = _prompt if _interactive(no_input) else None
-    report = plan_change(registry, state, spec, ask)
+    report = plan_change(registry, state, spec, ask, moves=moves)
     for added, by in report.composition.resolution.added_for.items():
         if added not in active:
             _line(f"adding {added!r}: required by {by!r}", err=True)
-    _apply_change(report, dry_run, markers, "add " + " ".join(new or components))
+    verb += "add " + " ".join(new or components)
+    _apply_change(report, dry_run, markers, verb, _changed_by(report, original, registry, moves))
 
 
 @app.command()
@@ -534,6 +561,7 @@ def remove(
         bool, typer.Option("--dry-run", help="Show the diff; write nothing.")
     ] = False,
     conflict: ConflictOption = "stop",
+    update: UpdateOption = False,
 ) -> None:
     """Remove components: their files, dependencies and fragments, keeping your edits."""
     from uts.change import plan_change, spec_for_remove
@@ -541,12 +569,180 @@ def remove(
     markers = _conflict_mode(conflict)
     registry = _registry()
     state = _open_project(project, dry_run, registry)
+    original = state
+    state, moves, verb = _take_updates(registry, state, "remove", update, list(components))
     spec, removed = spec_for_remove(state, registry, list(components), cascade)
     extra = [name for name in removed if name not in components]
     if extra:
         _line(f"also removing: {', '.join(extra)}", err=True)
-    report = plan_change(registry, state, spec, delete_modified=delete_modified)
-    _apply_change(report, dry_run, markers, "remove " + " ".join(removed))
+    report = plan_change(registry, state, spec, delete_modified=delete_modified, moves=moves)
+    verb += "remove " + " ".join(removed)
+    _apply_change(report, dry_run, markers, verb, _changed_by(report, original, registry, moves))
+
+
+@app.command()
+def update(
+    components: Annotated[
+        list[str], typer.Argument(help="Components to update (default: every outdated one).")
+    ] = [],  # noqa: B006
+    project: ProjectOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff; write nothing.")
+    ] = False,
+    conflict: ConflictOption = "stop",
+) -> None:
+    """Take newer installed component versions in, merging with your edits."""
+    from uts.change import current_spec, plan_change
+    from uts.update import find_outdated, require_installed, select_updates
+
+    markers = _conflict_mode(conflict)
+    registry = _registry()
+    state = _open_project(project, dry_run, registry)
+    require_installed(state, registry)
+    updates = select_updates(find_outdated(state, registry), components, state)
+    if not updates:
+        which = " ".join(components) if components else "every component"
+        typer.echo(f"nothing to update: {which} is at its installed version")
+        return
+    migrated = _migrate(registry, state, updates)
+    report = plan_change(
+        registry, migrated.state, current_spec(migrated.state), moves=migrated.moves
+    )
+    verb = "update " + ", ".join(o.label for o in updates)
+    lines = _changed_by(report, state, registry, migrated.moves)
+    _apply_change(report, dry_run, markers, verb, lines)
+
+
+@app.command()
+def outdated(
+    project: ProjectOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List components installed at another version than the project records."""
+    from uts.update import find_missing, find_outdated
+
+    registry = _registry()
+    state = _open_project(project, registry=registry)
+    rows = [o._asdict() for o in find_outdated(state, registry)]
+    missing = [m._asdict() for m in find_missing(state, registry)]
+    if as_json:
+        typer.echo(json.dumps({"outdated": rows, "missing": missing}, indent=2))
+        return
+    for item in missing:
+        typer.echo(f"not installed: {item['name']} (provided by {item['provider']})", err=True)
+    if not rows:
+        typer.echo("every component is at its installed version")
+        return
+    from uts.report import table
+
+    typer.echo(
+        table(
+            ["NAME", "RECORDED", "INSTALLED", "PROVIDER"],
+            [[r["name"], r["recorded"], r["installed"], r["provider"] or "-"] for r in rows],
+        )
+    )
+
+
+@app.command()
+def check(project: ProjectOption = None) -> None:
+    """Fail (exit 11) with one line per finding if the project is outdated or inconsistent."""
+    from uts.errors import CheckError, StateError
+    from uts.repair import state_findings
+    from uts.state import find_project
+    from uts.update import check_findings
+
+    root = find_project(project or Path.cwd())
+    registry = _registry()
+    try:
+        state = _open_project(root, registry=registry)
+    except StateError as error:  # unreadable state (a git conflict, say): say why, not just 9
+        findings = [f"state: {line}" for line in state_findings(root, registry)]
+        findings = findings or [f"state: {error.message}"]
+    else:
+        findings = check_findings(state, registry)
+    for line in findings:
+        _line(line)
+    if findings:
+        raise CheckError(
+            f"{len(findings)} finding(s) in {root}",
+            hint="'uts update' takes newer versions in, 'uts repair' mends the state after "
+            "a merge; 'uts outdated' lists newer versions",
+        )
+    _line(f"ok: {root} is current")
+
+
+def _take_updates(
+    registry: "Registry", state: Any, command: str, update: bool, leaving: list[str] | None = None
+) -> tuple[Any, dict[str, str], str]:
+    """Refuse to let newer versions ride along, or (with --update) migrate them in.
+
+    Components *leaving* the project need no update. Returns the state to plan from,
+    the files migrations moved, and the verb prefix.
+    """
+    from uts.update import find_outdated, refuse_outdated, require_installed
+
+    require_installed(state, registry)
+    outdated = [o for o in find_outdated(state, registry) if o.name not in (leaving or [])]
+    if not update:
+        refuse_outdated(outdated, f"uts {command}")
+        return state, {}, ""
+    if not outdated:
+        return state, {}, ""
+    migrated = _migrate(registry, state, outdated)
+    return migrated.state, migrated.moves, "update " + ", ".join(o.label for o in outdated) + "; "
+
+
+def _migrate(registry: "Registry", state: Any, updates: list[Any]) -> Any:
+    """Run the updated components' migrations, saying each step and each file moved."""
+    from uts.update import migrate
+
+    migrated = migrate(registry, state, updates)
+    for name, start, end in migrated.steps:
+        typer.echo(f"migrating {name} {start} → {end}", err=True)
+    for path, old in sorted(migrated.moves.items()):
+        typer.echo(f"moving {old} → {path} (with your edits)", err=True)
+    return migrated
+
+
+_DONE = {
+    "create": "created",
+    "update": "updated",
+    "merged": "merged with your edits",
+    "moved": "moved",
+    "moved-merged": "moved (merged with your edits)",
+    "delete": "deleted",
+}
+
+
+def _changed_by(
+    report: Any, state: Any, registry: "Registry", moves: dict[str, str] | None = None
+) -> list[str]:
+    """One line per component whose version or files change: ``old → new`` and what changed."""
+    moves = moves or {}
+    recorded = state.tool["components"]
+    merged = set(report.merged)
+    rows: dict[str, dict[str, int]] = {}
+    for change in report.plan.effective:
+        if change.path in moves.values() and change.action == "delete":
+            continue  # reported as the move it is part of
+        action = "moved" if change.path in moves else change.action
+        if change.path in merged:
+            action = {"update": "merged", "moved": "moved-merged"}.get(action, action)
+        counts = rows.setdefault(change.owner, {})
+        counts[action] = counts.get(action, 0) + 1
+    lines = []
+    active = report.composition.context.components
+    for name in [*recorded, *(n for n in active if n not in recorded)]:
+        old = recorded.get(name, {}).get("version")
+        new = registry.metadata[name].version if name in active else None
+        counts = rows.get(name, {})
+        if old == new and not counts:
+            continue
+        label = f"{name} {old or 'new'} → {new or 'removed'}" if old != new else name
+        order = ("create", "update", "merged", "moved", "moved-merged", "delete")
+        done = ", ".join(f"{counts[a]} {_DONE[a]}" for a in order if a in counts)
+        lines.append(f"{label}: {done or 'no file changes'}")
+    return lines
 
 
 @app.command()

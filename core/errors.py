@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "CheckError",
     "ConflictError",
     "OptionError",
     "PluginError",
@@ -82,3 +83,10 @@ class WriteError(UtsError):
     """Writing the plan failed or would leave the project directory; nothing was changed."""
 
     exit_code = 10
+
+
+class CheckError(UtsError):
+    """The project is not current: ``uts check`` found problems, or ``add``/``remove``
+    found installed component versions that differ from the project's record."""
+
+    exit_code = 11

@@ -129,6 +129,8 @@ class Component:
         component writes once, like applied database migrations: once a project has
         one, ``uts add`` and ``uts remove`` never rewrite it and say so instead.
     :param history_hint: what the user should do instead, shown with that notice.
+    :param releases: earlier versions of this component that ``uts_migrate`` steps
+        stop at on the way from a project's recorded version to this one.
     """
 
     name: str
@@ -140,6 +142,7 @@ class Component:
     templates: Path | None = None
     history: tuple[str, ...] = ()
     history_hint: str = ""
+    releases: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

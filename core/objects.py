@@ -49,7 +49,7 @@ def store_objects(contents: Iterable[bytes]) -> None:
     reader sees a whole pack or none. Its name derives from its ids: writing the
     same objects again changes nothing.
     """
-    directory = cache_dir("objects")
+    directory = cache_dir("objects", optional=False)
     if directory is None:
         return
     objects = {blob_id(data): data for data in contents}
@@ -82,7 +82,7 @@ def cached_objects(ids: Iterable[str]) -> dict[str, bytes]:
 
     Packs are read newest first, and only until every id is found.
     """
-    directory = cache_dir("objects")
+    directory = cache_dir("objects", optional=False)
     wanted = {oid for oid in ids if len(oid) >= 4}
     found: dict[str, bytes] = {}
     if directory is None or not wanted:

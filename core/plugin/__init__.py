@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import pluggy
 
+from uts.migrate import Migration
 from uts.model import REQUIRED, Component, Context, Contributions, GeneratedFile, Option
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "Context",
     "Contributions",
     "GeneratedFile",
+    "Migration",
     "Option",
     "impl",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import io
 import os
 import sys
@@ -39,6 +40,8 @@ class LoadedComponent(NamedTuple):
     component: Component
     plugin: object
     source: str
+    provider: str | None = None
+    """The distribution to install for this component (``uts`` for built-ins)."""
 
 
 class LoadError(NamedTuple):
@@ -49,8 +52,10 @@ class LoadError(NamedTuple):
     message: str
 
 
-Candidate = tuple[str, str, Callable[[], object]]
-"""A component name, where it comes from, and how to import its plugin."""
+BUILTIN_PROVIDER = "uts"
+
+Candidate = tuple[str, str, Callable[[], object], str | None]
+"""A component name, where it comes from, how to import its plugin, its distribution."""
 
 
 class _Components(Mapping[str, LoadedComponent]):
@@ -119,16 +124,16 @@ class Registry:
         self.components: Mapping[str, LoadedComponent] = _Components(self)
         self.metadata: Mapping[str, Component] = _Metadata(self.components)
         self._blocked = blocked or set()
-        self._pending: dict[str, list[tuple[str, Callable[[], object]]]] = {}
+        self._pending: dict[str, list[tuple[str, Callable[[], object], str | None]]] = {}
         self._loaded: dict[str, LoadedComponent] = {}
         self._recipe_files: list[tuple[Path, str]] = []
         self._discover = discover
         self._add(candidates)
 
     def _add(self, candidates: Iterable[Candidate]) -> None:
-        for name, source, load in candidates:
+        for name, source, load, provider in candidates:
             if name not in self._blocked:
-                self._pending.setdefault(name, []).append((source, load))
+                self._pending.setdefault(name, []).append((source, load, provider))
 
     def _discovered(self) -> None:
         if self._discover is not None:
@@ -164,8 +169,8 @@ class Registry:
             return self._loaded[name]
         if name not in self._pending:
             self._discovered()
-        for source, load in self._pending.pop(name, []):
-            self._load(name, source, load)
+        for source, load, provider in self._pending.pop(name, []):
+            self._load(name, source, load, provider)
         return self._loaded.get(name)
 
     def load_all(self) -> Registry:
@@ -195,9 +200,11 @@ class Registry:
     def get(self, name: str) -> LoadedComponent:
         return self.components[name]
 
-    def _load(self, name: str, source: str, load: Callable[[], object]) -> None:
+    def _load(
+        self, name: str, source: str, load: Callable[[], object], provider: str | None = None
+    ) -> None:
         try:
-            _register(self, name, source, load)
+            _register(self, name, source, load, provider)
         except BaseException as error:  # a broken plugin must not take the others down
             if _passes_through(error):
                 raise
@@ -221,12 +228,20 @@ class Registry:
     def finalize(self, name: str, ctx: Context, files: Any, out: Contributions) -> None:
         self._call(name, "uts_finalize", ctx=ctx, files=files, out=out)
 
+    def migrate(self, name: str, from_version: str, to_version: str, project: Any) -> None:
+        self._call(
+            name, "uts_migrate", from_version=from_version, to_version=to_version, project=project
+        )
+
     def _call(self, name: str, hook: str, **kwargs: Any) -> Any:
         # One plugin at a time, in the resolved order the caller chooses, so that every
         # result and every failure is attributed to its component (pluggy#485).
         function = _impl_function(self.pm, self.components[name].plugin, hook)
         if function is None:
             return None
+        # As pluggy does: an implementation names only the arguments it needs.
+        wanted = inspect.signature(function).parameters
+        kwargs = {key: value for key, value in kwargs.items() if key in wanted}
         try:
             return function(**kwargs)
         except UtsError as error:
@@ -289,7 +304,12 @@ def _env_flag(name: str) -> bool:
 def _builtin_candidates() -> list[Candidate]:
     package = importlib.import_module(BUILTIN_PACKAGE)
     return [
-        (name, BUILTIN_SOURCE, partial(importlib.import_module, f"{BUILTIN_PACKAGE}.{name}"))
+        (
+            name,
+            BUILTIN_SOURCE,
+            partial(importlib.import_module, f"{BUILTIN_PACKAGE}.{name}"),
+            BUILTIN_PROVIDER,
+        )
         for name in package.BUILTINS
     ]
 
@@ -297,7 +317,9 @@ def _builtin_candidates() -> list[Candidate]:
 def _entry_point_candidates() -> list[Candidate]:
     from uts.plugin.discovery import entry_points, load_entry_point
 
-    return [(ep.name, ep.source, partial(load_entry_point, ep.value)) for ep in entry_points()]
+    return [
+        (ep.name, ep.source, partial(load_entry_point, ep.value), ep.dist) for ep in entry_points()
+    ]
 
 
 def load_registry(
@@ -333,7 +355,9 @@ def registry_from(
 
     For tests, of uts and of third-party plugins: ``registry_from({"redis": my_plugin})``.
     """
-    candidates = [(name, source, lambda plugin=plugin: plugin) for name, plugin in plugins.items()]
+    candidates = [
+        (name, source, lambda plugin=plugin: plugin, None) for name, plugin in plugins.items()
+    ]
     registry = Registry(pluggy.PluginManager(PROJECT_NAME), candidates, strict=strict)
     registry.pm.add_hookspecs(hookspecs)
     return registry.load_all()
@@ -362,7 +386,13 @@ def _import_quietly(load: Callable[[], object]) -> object:
         sys.argv = saved
 
 
-def _register(registry: Registry, name: str, source: str, load: Callable[[], object]) -> None:
+def _register(
+    registry: Registry,
+    name: str,
+    source: str,
+    load: Callable[[], object],
+    provider: str | None = None,
+) -> None:
     if name in registry._loaded:
         other = registry._loaded[name].source
         raise PluginError(f"component name {name!r} is already provided by {other}")
@@ -396,5 +426,5 @@ def _register(registry: Registry, name: str, source: str, load: Callable[[], obj
     except BaseException:
         pm.unregister(plugin)
         raise
-    registry._loaded[name] = LoadedComponent(component, plugin, source)
+    registry._loaded[name] = LoadedComponent(component, plugin, source, provider)
     registry._recipe_files += [(path, name) for path in shipped]

@@ -1,8 +1,10 @@
 """Hook specifications, in the order the engine calls them.
 
-Phases: *declare* (``uts_component``, ``uts_recipes``) when plugins load; then, for the
-active components only and in resolved order, *configure* (``uts_configure``),
-*contribute* (``uts_contribute``), *finalize* (``uts_finalize``). The core writes.
+Phases: *declare* (``uts_component``, ``uts_recipes``) when plugins load; on ``uts
+update``, *migrate* (``uts_migrate``) for each version step of an updated component;
+then, for the active components only and in resolved order, *configure*
+(``uts_configure``), *contribute* (``uts_contribute``), *finalize* (``uts_finalize``).
+The core writes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pluggy
 
+from uts.migrate import Migration
 from uts.model import Component, Context, Contributions
 
 _spec = pluggy.HookspecMarker("uts")
@@ -21,6 +24,7 @@ __all__ = [
     "uts_configure",
     "uts_contribute",
     "uts_finalize",
+    "uts_migrate",
     "uts_recipes",
 ]
 
@@ -45,6 +49,30 @@ def uts_recipes() -> list[Path]:  # type: ignore[empty-body]
     a plugin to find a recipe only when the recipe's name starts with its component's.
 
     .. versionadded:: 0.1
+    """
+
+
+# Phase: migrate -----------------------------------------------------------------------
+
+
+@_spec
+def uts_migrate(from_version: str, to_version: str, project: Migration) -> None:
+    """Carry a project's record of this component from one version to the next.
+
+    Called by ``uts update`` (and ``add``/``remove --update``) once per version step,
+    before the new version renders and is merged with the user's edits: from the
+    project's recorded version to each of ``Component.releases`` in between, then
+    to the installed version. Compare versions, do not assume every step is called
+    (a project may skip releases you did not list). Not called for a downgrade's
+    intermediate releases.
+
+    :param from_version: the component version the step starts from.
+    :param to_version: the component version the step arrives at.
+    :param project: ``move(old, new)`` a file this component wrote (the user's edited
+        content moves with it), ``rename_option(old, new)``, or rewrite recorded values
+        through the ``options`` dict; ``files`` lists the component's files.
+
+    .. versionadded:: 0.2
     """
 
 

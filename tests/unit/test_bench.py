@@ -6,6 +6,7 @@ extra); uts's rendering is always checked against the tree the harness computes.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,21 @@ def test_a_render_mismatch_fails_before_timing(
     ctx = scenarios.Context(tmp_path, envs.find_tools(), tmp_path / "log.txt")
     with pytest.raises(BenchError, match=r"missing extra\.txt"):
         scenarios.render_group(ctx, 1)
+
+
+def test_the_update_scenario_checks_each_tools_result(tmp_path: Path) -> None:
+    from bench import update
+    from bench.timing import run_once
+
+    tools = envs.find_tools()
+    found = {"uts": tools.uts, "copier": tools.copier, "cruft": tools.cruft}
+    setup = update.setup(tmp_path, 40, 4, found)
+    assert "uts update" in setup.commands
+    for label in setup.commands:
+        command, project = setup.command(label, tmp_path)
+        run_once(command, tmp_path / "log")
+        update.check_updated(project, 40, 4, label)  # 4 files grown, 4 edits kept
+    stale = tmp_path / "stale"
+    shutil.copytree(setup.commands["uts update"][2], stale)  # still at release 1.0.0
+    with pytest.raises(BenchError, match="did not update"):
+        update.check_updated(stale, 40, 4, "uts update")
