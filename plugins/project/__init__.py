@@ -11,7 +11,7 @@ from uts.plugin import Component, Context, Contributions, impl
 def uts_component() -> Component:
     return Component(
         name="project",
-        version="0.1.0",
+        version="0.2.0",
         summary="Package skeleton: pyproject (hatchling, ruff, pytest, mypy), README, tests.",
         requires=(),
         conflicts=(),
