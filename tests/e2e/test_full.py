@@ -89,9 +89,9 @@ def broker(venv: Path, redis_url: str) -> Iterator[dict[str, str]]:
 def test_the_full_recipe_composes_every_tier_component(project: Path) -> None:
     import tomllib
 
-    state = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["uts"]
+    state = tomllib.loads((project / ".uts/project.toml").read_text())
     assert state["recipe"] == "full"
-    assert set(FULL) <= set(state["components"])
+    assert set(FULL) <= {path.stem for path in (project / ".uts/components").glob("*.toml")}
     for path in (
         "shop/metrics.py",
         "shop/workers/celery_app.py",

@@ -120,7 +120,7 @@ def edit_readme(root: Path) -> None:
     readme = root / "README.md"
     edit(readme, "run it at every deployment.", "run it at every deployment (ops runs it).")
     # A row at the end of the settings table, where components add theirs.
-    row = "| `FIRST_SUPERUSER_PASSWORD` | `` | Password of that admin (8 characters or more). |\n"
+    row = "| `FIRST_SUPERUSER_PASSWORD` |  | Password of that admin (8 characters or more). |\n"
     edit(
         readme,
         row,

@@ -214,11 +214,11 @@ def test_update_migrates_and_keeps_the_users_edits(release: Release) -> None:
     )
     assert "Our team's note." in (project / "README.md").read_text()
     assert (project / "history/0001.txt").read_bytes() == history
-    state = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["uts"]
-    assert state["components"]["greet"] == {
+    greet = tomllib.loads((project / ".uts/components/greet.toml").read_text())
+    assert {key: greet[key] for key in ("version", "options", "provider")} == {
         "version": "2.0.0",
         "options": {"who": "Ann"},
-        "provider": DIST,
+        "provider": f"{DIST} 2.0.0",
     }
     assert release.uts("check", "--project", project).returncode == 0
     assert release.uts("update", "--project", project).stdout.startswith("nothing to update")
@@ -231,7 +231,7 @@ def test_update_stops_on_a_real_conflict_and_writes_nothing(release: Release) ->
     result = release.uts("update", "--project", project)
     assert result.returncode == 8
     assert "docs/greeting.txt (1)" in result.stderr
-    assert "  <<<<<<< yours\n  line 5, ours\n  =======\n  line 5, now v2\n" in result.stderr
+    assert "<<<<<<< yours\nline 5, ours\n=======\nline 5, now v2\n>>>>>>> uts\n" in result.stderr
     assert snapshot(project) == before
 
     result = release.uts("update", "--conflict", "markers", "--project", project)
