@@ -1,7 +1,9 @@
 """The ``uts`` command line (typer). Heavy imports happen inside the commands."""
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,8 +29,19 @@ app = typer.Typer(
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 error, 2 usage, 3 resolution, 4 option, 5 recipe, 6 plugin, "
-    "7 render, 8 conflict, 9 state, 10 write, 70 internal error, 130 interrupted."
+    "7 render, 8 conflict, 9 state, 10 write, 11 locked, 70 internal error, "
+    "130 interrupted (143 on SIGTERM)."
 )
+
+_command_line = "uts"
+
+
+def _journal() -> Any:
+    """The journal module, told which command line takes the lock and writes journals."""
+    from uts import journal
+
+    journal.command = _command_line
+    return journal
 
 
 def _version(value: bool) -> None:
@@ -136,6 +149,9 @@ def new(
     ask = _prompt if _interactive(no_input) else None
     composition = compose(registry, spec, ask)
     root = (directory if directory is not None else Path(name)).absolute()
+    journal = _journal()
+    if root.is_dir():  # an interrupted `new --force` there is undone first
+        journal.recover(root)
     plan = plan_new(root, composition.files, force=force)
     for added, by in composition.resolution.added_for.items():
         typer.echo(f"adding {added!r}: required by {by!r}", err=True)
@@ -257,8 +273,13 @@ def status(
     """Show the recipe, active components and what changed since uts wrote the files."""
     from uts.state import find_project, load_project
 
-    state = load_project(find_project(project or Path.cwd()))
-    drift = state.drift()
+    root = find_project(project or Path.cwd())
+
+    def read() -> Any:
+        state = load_project(root)
+        return state, state.drift()
+
+    state, drift = _journal().settled(root, read)
     components = state.tool["components"]
     if as_json:
         data = {
@@ -295,23 +316,30 @@ def diff(
     from uts.plan import Change, Plan
     from uts.state import find_project, load_project
 
-    state = load_project(find_project(project or Path.cwd()))
+    root = find_project(project or Path.cwd())
     wanted = {Path(p).as_posix().removeprefix("./") for p in paths}
-    unknown = wanted - set(state.files)
-    if unknown:
-        raise UsageError(
-            f"uts did not write {', '.join(sorted(unknown))}",
-            hint="uts status lists the files it wrote",
-        )
-    changes = []
-    for item in state.drift():
-        if wanted and item.path not in wanted:
-            continue
-        target = state.root.joinpath(*item.path.split("/"))
-        current = target.read_bytes() if item.status == "modified" else None
-        action = "update" if current is not None else "delete"
-        changes.append(Change(item.path, action, item.owner, state.pristine(item.path), current))
-    typer.echo(Plan(state.root, changes).diff(), nl=False)
+
+    def read() -> str:
+        state = load_project(root)
+        unknown = wanted - set(state.files)
+        if unknown:
+            raise UsageError(
+                f"uts did not write {', '.join(sorted(unknown))}",
+                hint="uts status lists the files it wrote",
+            )
+        changes = []
+        for item in state.drift():
+            if wanted and item.path not in wanted:
+                continue
+            target = state.root.joinpath(*item.path.split("/"))
+            current = target.read_bytes() if item.status == "modified" else None
+            action = "update" if current is not None else "delete"
+            changes.append(
+                Change(item.path, action, item.owner, state.pristine(item.path), current)
+            )
+        return Plan(state.root, changes).diff()
+
+    typer.echo(_journal().settled(root, read), nl=False)
 
 
 def _apply_change(report: Any, dry_run: bool, markers: bool, verb: str) -> None:
@@ -387,11 +415,19 @@ def add(
     no_input: Annotated[bool, typer.Option("--no-input", help="Never prompt.")] = False,
 ) -> None:
     """Add components to an existing project, merging with your edits."""
-    from uts.change import plan_change, spec_for_add
     from uts.state import find_project, load_project
 
     markers = _conflict_mode(conflict)
-    state = load_project(find_project(project or Path.cwd()))
+    root = find_project(project or Path.cwd())
+    with _writing(root, dry_run):
+        _add(load_project(root), components, set_, dry_run, markers, no_input)
+
+
+def _add(
+    state: Any, components: list[str], set_: list[str], dry_run: bool, markers: bool, no_input: bool
+) -> None:
+    from uts.change import plan_change, spec_for_add
+
     active = state.tool["components"]
     new = [name for name in components if name not in active or active[name].get("auto")]
     for name in components:
@@ -431,18 +467,35 @@ def remove(
     from uts.state import find_project, load_project
 
     markers = _conflict_mode(conflict)
-    state = load_project(find_project(project or Path.cwd()))
-    registry = _registry()
-    spec, removed = spec_for_remove(state, registry, list(components), cascade)
-    extra = [name for name in removed if name not in components]
-    if extra:
-        typer.echo(f"also removing: {', '.join(extra)}", err=True)
-    report = plan_change(registry, state, spec, delete_modified=delete_modified)
-    _apply_change(report, dry_run, markers, "remove " + " ".join(removed))
+    root = find_project(project or Path.cwd())
+    with _writing(root, dry_run):
+        state = load_project(root)
+        registry = _registry()
+        spec, removed = spec_for_remove(state, registry, list(components), cascade)
+        extra = [name for name in removed if name not in components]
+        if extra:
+            typer.echo(f"also removing: {', '.join(extra)}", err=True)
+        report = plan_change(registry, state, spec, delete_modified=delete_modified)
+        _apply_change(report, dry_run, markers, "remove " + " ".join(removed))
+
+
+@contextlib.contextmanager
+def _writing(root: Path, dry_run: bool) -> Iterator[None]:
+    """Hold *root*'s lock (a dry run only reads), after recovering a command that died there."""
+    journal = _journal()
+    if dry_run:
+        journal.recover(root)
+        yield
+        return
+    with journal.locked(root):
+        journal.recover(root)
+        yield
 
 
 def run(argv: list[str]) -> int:
     """Run the CLI; turn errors into one line plus a hint and a documented exit code."""
+    global _command_line
+    _command_line = " ".join(["uts", *argv])
     debug = "--debug" in argv
     command = typer.main.get_command(app)
     try:
@@ -461,9 +514,8 @@ def run(argv: list[str]) -> int:
         if show is not None:
             show()
         return int(getattr(error, "exit_code", 2))
-    except (KeyboardInterrupt, typer.Abort):
-        typer.echo("interrupted: nothing was changed", err=True)
-        return 130
+    except typer.Abort:  # Ctrl-C or end of input at a prompt
+        raise KeyboardInterrupt from None
     except Exception as error:
         if debug:
             raise
@@ -471,4 +523,8 @@ def run(argv: list[str]) -> int:
         typer.echo("hint: run again with --debug for the traceback, and report it", err=True)
         return 70
     # Without standalone mode, typer.Exit(code) raised by a command comes back as a value.
+    # typer also turns a KeyboardInterrupt into a silent Exit(130): give it back, so the
+    # caller prints the one line that says what the interrupt did.
+    if code == 130:
+        raise KeyboardInterrupt
     return code if isinstance(code, int) else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConflictError",
+    "LockError",
     "OptionError",
     "PluginError",
     "RecipeError",
@@ -82,3 +83,9 @@ class WriteError(UtsError):
     """Writing the plan failed or would leave the project directory; nothing was changed."""
 
     exit_code = 10
+
+
+class LockError(UtsError):
+    """Another uts process is changing the project right now; nothing was changed."""
+
+    exit_code = 11

@@ -101,10 +101,14 @@ class ProjectState(NamedTuple):
 
 
 def find_project(start: Path) -> Path:
-    """The nearest directory at or above *start* holding a uts manifest."""
+    """The nearest directory at or above *start* holding a uts manifest (or a journal)."""
+    from uts.journal import JOURNAL_NAME
+
     start = start.resolve()
     for directory in (start, *start.parents):
-        if (directory / MANIFEST_PATH).is_file():
+        # A journal marks a project too: an interrupted `uts new --force` may have one
+        # before it has a manifest, and the command must find it to recover.
+        if (directory / MANIFEST_PATH).is_file() or (directory / JOURNAL_NAME).is_file():
             return directory
     raise StateError(
         f"no uts project at or above {start} ({MANIFEST_PATH} not found)",
