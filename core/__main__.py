@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
-_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+# The C module: `signal` builds enums on import, time in which Ctrl-C would still
+# raise a traceback; these few names come for free.
+from _signal import SIG_BLOCK, SIG_UNBLOCK, SIGINT, SIGTERM, pthread_sigmask
+
+_SIGNALS = {SIGINT, SIGTERM}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +34,7 @@ def _main(argv: list[str] | None) -> int:
     from uts import interrupts
 
     try:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+        pthread_sigmask(SIG_UNBLOCK, _SIGNALS)
         args = sys.argv[1:] if argv is None else argv
         if args in (["--version"], ["-V"]):
             from uts import __version__
@@ -70,7 +73,7 @@ def entry() -> None:
     """
     # SIGINT and SIGTERM wait (blocked) until uts's handlers are installed and the code
     # that turns them into one line is running: no interrupt can end in a traceback.
-    signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    pthread_sigmask(SIG_BLOCK, _SIGNALS)
     from uts import interrupts
 
     interrupts.install()

@@ -44,7 +44,7 @@ def _mode(change: Change) -> int:
 
 
 def _write_file(path: str, data: bytes, mode: int, exact_mode: bool = False) -> None:
-    """Create *path* (it must not exist) with *data*, durable before anyone renames it."""
+    """Create *path* (it must not exist) with *data*; the caller fsyncs it before renaming."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
         if exact_mode:  # the mode the user gave the file it replaces, umask or not
@@ -52,7 +52,6 @@ def _write_file(path: str, data: bytes, mode: int, exact_mode: bool = False) -> 
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -116,6 +115,7 @@ def _build_fresh(plan: Plan, changes: list[Change]) -> None:
         made = {staging}
         if inner != staging:
             os.makedirs(inner)
+        written = []
         for rel, change in zip(paths, changes, strict=True):
             _check_signals()
             path = os.path.join(inner, rel)
@@ -124,7 +124,10 @@ def _build_fresh(plan: Plan, changes: list[Change]) -> None:
                 os.makedirs(directory, exist_ok=True)
                 made.update(_and_parents(directory, staging))
             _write_file(path, change.new or b"", _mode(change))
-        journal.fsync_dirs(sorted(made | _and_parents(inner, staging)))
+            written.append(path)
+        # Durable before the rename publishes them: a power cut then leaves either
+        # no project or the whole of it, never empty files.
+        journal.fsync_paths([*written, *sorted(made | _and_parents(inner, staging))])
         _check_signals()
         os.rename(staging, top)
     except BaseException as error:
@@ -132,7 +135,7 @@ def _build_fresh(plan: Plan, changes: list[Change]) -> None:
         if isinstance(error, OSError):
             raise _write_error(error, root) from error
         raise
-    journal.fsync_dirs([str(top.parent)])
+    journal.fsync_paths([str(top.parent)])
 
 
 def _and_parents(directory: str, stop: str) -> set[str]:
@@ -162,7 +165,7 @@ def _commit_existing(plan: Plan, changes: list[Change]) -> None:
             raise _write_error(error, root) from error
         try:
             _apply(root, targets, entries, dirs, modes)
-            journal.fsync_dirs(_touched(root, entries, dirs))
+            journal.fsync_paths(_touched(root, entries, dirs))
             journal.mark_committed(fd)
         except BaseException as error:
             problems = journal.roll_back(root, _as_journal(entries, dirs))
@@ -265,13 +268,17 @@ def _apply(
     for directory in dirs:
         _check_signals()
         os.mkdir(os.path.join(root, directory))
+    staged = []
     for (target, change), entry in zip(targets, entries, strict=True):
         if entry.stage is not None:
             _check_signals()
+            stage = os.path.join(root, entry.stage)
             if target in modes:
-                _write_file(os.path.join(root, entry.stage), change.new or b"", modes[target], True)
+                _write_file(stage, change.new or b"", modes[target], exact_mode=True)
             else:
-                _write_file(os.path.join(root, entry.stage), change.new or b"", _mode(change))
+                _write_file(stage, change.new or b"", _mode(change))
+            staged.append(stage)
+    journal.fsync_paths(staged)  # the new content is durable before any rename
     for (target, _), entry in zip(targets, entries, strict=True):
         _check_signals()
         if entry.backup is not None:

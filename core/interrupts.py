@@ -7,7 +7,6 @@ import signal
 import threading
 from collections.abc import Iterator
 
-
 __all__ = [
     "deferred",
     "exit_code",
