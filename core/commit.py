@@ -159,6 +159,7 @@ def _commit_existing(plan: Plan, changes: list[Change]) -> None:
         journal.recover(root)
         modes = _verify(targets)
         entries, dirs = _prepare(root, targets)
+        _check_signals()  # interrupted while checking: stop before writing the journal
         try:
             fd = journal.begin(root, entries, dirs)
         except OSError as error:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
-from collections.abc import Iterator
+# The C module: `signal` itself builds enums on import, and this module is imported
+# before every command (`uts --version` included).
+import _signal as signal
 
 __all__ = [
     "deferred",
@@ -59,12 +58,12 @@ def reset() -> None:
 
 def install() -> dict[int, object]:
     """Route SIGINT and SIGTERM through uts; returns the handlers to :func:`restore`."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
     previous = {}
     for signum in _SIGNALS:
-        previous[signum] = signal.getsignal(signum)
-        signal.signal(signum, _handle)
+        try:
+            previous[signum] = signal.signal(signum, _handle)
+        except ValueError:  # not the main thread: signals are not ours to route
+            break
     return previous
 
 
@@ -78,20 +77,21 @@ def ignore() -> None:
     _state.raised = True
 
 
-@contextlib.contextmanager
-def deferred() -> Iterator[None]:
+class deferred:  # lower case: used like a function, `with deferred():`
     """Hold SIGINT and SIGTERM back: they only set a flag that :func:`pending` reports.
 
     Nothing can then raise between two steps of a commit's bookkeeping; the commit
     polls :func:`pending` between file operations and rolls back by itself.
     """
-    installed = install() if signal.getsignal(signal.SIGINT) is not _handle else {}
-    _state.depth += 1
-    try:
-        yield
-    finally:
+
+    def __enter__(self) -> None:
+        ours = signal.getsignal(signal.SIGINT) is _handle
+        self._installed = {} if ours else install()
+        _state.depth += 1
+
+    def __exit__(self, *exc_info: object) -> None:
         _state.depth -= 1
-        restore(installed)
+        restore(self._installed)
 
 
 def pending() -> bool:

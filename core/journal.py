@@ -417,6 +417,13 @@ def recover(root: Path, tell: Callable[[str], None] = say) -> None:
         if has_journal:
             raise
         # A live writer still planning: nothing on disk is half-written yet.
+    except OSError as error:
+        if has_journal:
+            raise WriteError(
+                f"cannot recover the interrupted change in {root}: {error.strerror or error}",
+                hint="fix the permissions, then run any uts command there again",
+            ) from error
+        # Only a dead writer's lock file, in a project this user cannot write: harmless.
     if interrupts.pending():
         interrupts.raise_pending()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -228,3 +229,47 @@ def test_a_crash_during_recovery_is_recovered_next_time(
         state = snapshot(tree)
         assert not leftovers(state), f"recovery killed at operation {n} left {leftovers(state)}"
         assert state == before, f"recovery killed at operation {n}"
+
+
+def test_a_backup_that_cannot_be_removed_is_reported_and_removed_next_time(
+    uts: Uts, mvp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_unlink = os.unlink
+
+    def unlink(path: str, *args: object, **kwargs: object) -> None:
+        if journal.TEMP_PREFIX + "old-" in str(path):
+            raise OSError(errno.EACCES, "Permission denied")
+        real_unlink(path, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "unlink", unlink)
+        result = uts("add", "monitoring", "--project", mvp)
+    assert result.code == 0, result.err
+    assert result.err.startswith("warning: the change is complete but uts could not remove ")
+    assert result.err.count("\n") == 1 and "Permission denied" in result.err
+    assert leftovers(snapshot(mvp))  # the backups, and the journal that names them
+    result = uts("status", "--project", mvp)
+    assert result.err.startswith("recovered: ") and "after its change was complete" in result.err
+    assert not leftovers(snapshot(mvp))
+    assert "  monitoring " in result.out
+
+
+def test_a_journal_naming_a_path_outside_the_project_is_refused(
+    uts: Uts, mvp: Path, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep\n")
+    entry = {
+        "path": "../../victim.txt",
+        "action": "create",
+        "stage": None,
+        "backup": None,
+        "old": None,
+        "new": journal.sha256(b"keep\n"),
+    }
+    header = {"format": 1, "pid": 1, "command": "uts add x", "dirs": [], "entries": [entry]}
+    (mvp / journal.JOURNAL_NAME).write_text(json.dumps(header) + "\n")
+    result = uts("status", "--project", mvp)
+    assert result.code == 9, result.err
+    assert "is damaged" in result.err
+    assert victim.read_text() == "keep\n"
