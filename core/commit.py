@@ -17,6 +17,7 @@ commit notices them between two operations and rolls back by itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -164,11 +165,16 @@ def _commit_existing(plan: Plan, changes: list[Change]) -> None:
             fd = journal.begin(root, entries, dirs)
         except OSError as error:
             raise _write_error(error, root) from error
+        header_size = os.fstat(fd).st_size
         try:
             _apply(root, targets, entries, dirs, modes)
             journal.fsync_paths(_touched(root, entries, dirs))
             journal.mark_committed(fd)
         except BaseException as error:
+            # A commit mark whose fsync failed must not survive a failed roll back: the
+            # next command would then "complete" a half-undone change.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, header_size)
             problems = journal.roll_back(root, _as_journal(entries, dirs))
             if problems:
                 raise WriteError(

@@ -142,7 +142,14 @@ def locked(root: Path, reading: bool = False) -> Iterator[None]:
         finally:
             held.depth -= 1
         return
-    fd = _acquire(key, reading)
+    try:
+        fd = _acquire(key, reading)
+    except OSError as error:
+        raise WriteError(
+            f"cannot take the lock {os.path.join(key, LOCK_NAME)}: {error.strerror or error}; "
+            "nothing was changed",
+            hint="uts needs write access to the project directory",
+        ) from error
     _held[key] = _Held(fd)
     try:
         yield
@@ -279,7 +286,9 @@ def _read(root: Path) -> Journal | None:
         confinement = Confinement(root)
         entries = [Entry(**item) for item in header["entries"]]
         for entry in entries:
-            confinement.relative(entry.path)
+            if entry.action not in ("create", "update", "delete"):
+                raise ValueError(f"unknown action {entry.action!r}")
+            confinement.target(entry.path)  # inside the project, through no symbolic link
             directory = entry.path.rpartition("/")[0]
             for temp in (entry.stage, entry.backup):
                 if temp is not None and not (
@@ -289,9 +298,10 @@ def _read(root: Path) -> Journal | None:
                     raise ValueError(f"{temp!r} is not a uts temporary name")
         dirs = [confinement.relative(d) for d in header["dirs"]]
         journal = Journal(entries, dirs, int(header["pid"]), str(header["command"]), False)
-    except (KeyError, TypeError, ValueError, WriteError) as error:
+    except (AttributeError, KeyError, TypeError, ValueError, WriteError) as error:
+        detail = str(error).encode("unicode_escape").decode("ascii")  # no raw control chars
         raise StateError(
-            f"{path} is damaged ({error}); uts cannot tell how to finish the interrupted change",
+            f"{path} is damaged ({detail}); uts cannot tell how to finish the interrupted change",
             hint=f"check the project against version control, then delete {JOURNAL_NAME}",
         ) from None
     return journal._replace(committed=rest.startswith(_COMMITTED))
@@ -417,10 +427,11 @@ def recover(root: Path, tell: Callable[[str], None] = say) -> None:
         if has_journal:
             raise
         # A live writer still planning: nothing on disk is half-written yet.
-    except OSError as error:
+    except (OSError, WriteError) as error:
         if has_journal:
+            detail = error.strerror if isinstance(error, OSError) else error.message
             raise WriteError(
-                f"cannot recover the interrupted change in {root}: {error.strerror or error}",
+                f"cannot recover the interrupted change in {root}: {detail or error}",
                 hint="fix the permissions, then run any uts command there again",
             ) from error
         # Only a dead writer's lock file, in a project this user cannot write: harmless.

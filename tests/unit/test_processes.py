@@ -359,3 +359,21 @@ def test_a_stale_staging_directory_of_a_killed_new_is_removed(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     assert done.stderr.startswith("recovered: removed .uts-tmp-dir-")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+
+
+def test_a_project_whose_lock_cannot_be_created_is_a_write_error(
+    uts: Uts, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = os.open
+
+    def read_only(path: str, flags: int, *args: object, **kwargs: object) -> int:
+        if str(path).endswith(journal.LOCK_NAME):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, *args, **kwargs)
+
+    before = snapshot(project)
+    monkeypatch.setattr(os, "open", read_only)
+    result = uts("add", "monitoring", "--project", project)
+    assert result.code == 10, result.err
+    assert result.err.startswith(f"error: cannot take the lock {project / journal.LOCK_NAME}")
+    assert snapshot(project) == before
