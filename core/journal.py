@@ -464,15 +464,14 @@ def _recover_journal(root: Path, tell: Callable[[str], None]) -> None:
 
 
 def _token(root: Path) -> tuple[Any, ...]:
-    """What changes whenever a commit touches the project's recorded state."""
-    parts: list[Any] = [os.path.lexists(os.path.join(root, JOURNAL_NAME))]
-    for rel in (".uts/manifest.json", "pyproject.toml"):
-        try:
-            st = os.stat(os.path.join(root, rel))
-            parts.append((st.st_ino, st.st_mtime_ns, st.st_size))
-        except OSError:
-            parts.append(None)
-    return tuple(parts)
+    """What changes whenever a commit runs: it creates and removes its lock and journal
+    in the root directory, which moves that directory's mtime (whatever the state's
+    files are called)."""
+    try:
+        st = os.stat(root)
+    except OSError:
+        return (True,)
+    return (os.path.lexists(os.path.join(root, JOURNAL_NAME)), st.st_ino, st.st_mtime_ns)
 
 
 def settled(root: Path, read: Callable[[], Any], tell: Callable[[str], None] = say) -> Any:

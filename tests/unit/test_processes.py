@@ -23,7 +23,7 @@ from uts import interrupts, journal
 
 Uts = Callable[..., Result]
 UTS = str(Path(sys.executable).with_name("uts"))  # the console script users run
-KILL_RUNS = int(os.environ.get("UTS_KILL_RUNS", "60"))
+KILL_RUNS = int(os.environ.get("UTS_KILL_RUNS", "40"))  # the report ran 150
 INTERRUPTED = {interrupts.NOTHING, interrupts.ROLLED_BACK, interrupts.COMPLETE}
 
 
@@ -377,3 +377,24 @@ def test_a_project_whose_lock_cannot_be_created_is_a_write_error(
     assert result.code == 10, result.err
     assert result.err.startswith(f"error: cannot take the lock {project / journal.LOCK_NAME}")
     assert snapshot(project) == before
+
+
+def test_a_read_that_a_whole_commit_overtook_is_read_again(
+    uts: Uts, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from uts.state import ProjectState
+
+    real_drift = ProjectState.drift
+    overtaken = []
+
+    def drift_while_another_uts_adds(self: ProjectState) -> object:
+        if not overtaken:  # the first read: another uts adds a component meanwhile
+            overtaken.append(run("add", "monitoring", "--project", project))
+        return real_drift(self)
+
+    monkeypatch.setattr(ProjectState, "drift", drift_while_another_uts_adds)
+    result = uts("status", "--project", project)
+    assert overtaken[0].returncode == 0, overtaken[0].stderr
+    assert result.code == 0, result.err
+    assert "  monitoring " in result.out  # the state as it is now, not as it was
+    assert result.out.endswith("no changes: every file is as uts wrote it\n")
