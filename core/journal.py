@@ -205,8 +205,7 @@ def begin(root: Path, entries: list[Entry], dirs: list[str]) -> int:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
         _write_all(fd, data)
-        os.fsync(fd)
-        fsync_paths([str(root)])
+        fsync_paths([path, str(root)])  # its content and its name, side by side
     except BaseException:
         os.close(fd)
         with contextlib.suppress(OSError):  # nothing was changed yet
