@@ -23,7 +23,7 @@ from uts import interrupts, journal
 
 Uts = Callable[..., Result]
 UTS = str(Path(sys.executable).with_name("uts"))  # the console script users run
-KILL_RUNS = int(os.environ.get("UTS_KILL_RUNS", "40"))  # the report ran 150
+KILL_RUNS = int(os.environ.get("UTS_KILL_RUNS", "100"))
 INTERRUPTED = {interrupts.NOTHING, interrupts.ROLLED_BACK, interrupts.COMPLETE}
 
 
