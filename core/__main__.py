@@ -7,7 +7,16 @@ import sys
 
 # The C module: `signal` builds enums on import, time in which Ctrl-C would still
 # raise a traceback; these few names come for free.
-from _signal import SIG_BLOCK, SIG_UNBLOCK, SIGINT, SIGTERM, pthread_sigmask
+from _signal import SIGINT, SIGTERM
+
+try:
+    from _signal import SIG_BLOCK, SIG_UNBLOCK, pthread_sigmask
+except ImportError:  # not POSIX: signals cannot be held back, only caught
+
+    def pthread_sigmask(how: int, mask: set[int]) -> None:
+        return None
+
+    SIG_BLOCK = SIG_UNBLOCK = 0
 
 _SIGNALS = {SIGINT, SIGTERM}
 
