@@ -29,7 +29,7 @@ app = typer.Typer(
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 error, 2 usage, 3 resolution, 4 option, 5 recipe, 6 plugin, "
-    "7 render, 8 conflict, 9 state, 10 write, 11 locked, 70 internal error, "
+    "7 render, 8 conflict, 9 state, 10 write, 12 locked, 70 internal error, "
     "130 interrupted (143 on SIGTERM)."
 )
 

@@ -88,4 +88,4 @@ class WriteError(UtsError):
 class LockError(UtsError):
     """Another uts process is changing the project right now; nothing was changed."""
 
-    exit_code = 11
+    exit_code = 12

@@ -20,6 +20,7 @@ from tests.conftest import Result, snapshot
 from tests.unit.test_crash import leftovers
 from uts import commit as commit_module
 from uts import interrupts, journal
+from uts.errors import LockError
 
 Uts = Callable[..., Result]
 UTS = str(Path(sys.executable).with_name("uts"))  # the console script users run
@@ -219,7 +220,7 @@ def test_a_second_writer_stops_at_once_naming_the_first(project: Path) -> None:
         pytest.fail("never caught the first writer holding the lock")
     try:
         second = run("add", "crud", "--project", project)
-        assert second.returncode == 11, second.stderr
+        assert second.returncode == LockError.exit_code, second.stderr
         assert f"pid {first.pid} (uts add monitoring --project {project})" in second.stderr
         assert second.stderr.count("\n") == 2  # the error and its hint
     finally:
@@ -239,7 +240,7 @@ def test_two_writers_at_once_never_lose_a_component(project: Path) -> None:
         }
         errors = {name: p.communicate()[1] for name, p in processes.items()}
         codes = {name: p.returncode for name, p in processes.items()}
-        assert set(codes.values()) <= {0, 11}, errors
+        assert set(codes.values()) <= {0, LockError.exit_code}, errors
         assert 0 in codes.values()
         status = run("status", "--project", project)
         for name, code in codes.items():
@@ -276,7 +277,7 @@ def test_reads_never_show_a_half_written_project(project: Path) -> None:
         assert writer.stdout is not None and writer.stdout.readline() == "paused\n"
         for command in ("status", "diff"):
             read = run(command, "--project", project)
-            assert read.returncode == 11, read.stderr
+            assert read.returncode == LockError.exit_code, read.stderr
             assert f"in the middle of a change by pid {writer.pid}" in read.stderr
             assert read.stdout == ""
     finally:
