@@ -1,7 +1,9 @@
 """The ``uts`` command line (typer). Heavy imports happen inside the commands."""
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -28,8 +30,32 @@ app = typer.Typer(
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 error, 2 usage, 3 resolution, 4 option, 5 recipe, 6 plugin, "
-    "7 render, 8 conflict, 9 state, 10 write, 11 check, 70 internal error, 130 interrupted."
+    "7 render, 8 conflict, 9 state, 10 write, 11 check, 12 locked, 70 internal error, "
+    "130 interrupted (143 on SIGTERM)."
 )
+
+_command_line = "uts"
+
+
+def _journal() -> Any:
+    """The journal module, told which command line takes the lock and writes journals."""
+    from uts import journal
+
+    journal.command = _command_line
+    return journal
+
+
+@contextlib.contextmanager
+def _writing(root: Path, dry_run: bool) -> Iterator[None]:
+    """Hold *root*'s lock (a dry run only reads), after recovering a command that died there."""
+    journal = _journal()
+    if dry_run:
+        journal.recover(root)
+        yield
+        return
+    with journal.locked(root):
+        journal.recover(root)
+        yield
 
 
 def _line(text: str, err: bool = False) -> None:
@@ -142,6 +168,9 @@ def new(
     ask = _prompt if _interactive(no_input) else None
     composition = compose(registry, spec, ask)
     root = (directory if directory is not None else Path(name)).absolute()
+    journal = _journal()
+    if root.is_dir():  # an interrupted `new --force` there is undone first
+        journal.recover(root)
     plan = plan_new(root, composition.files, force=force)
     for added, by in composition.resolution.added_for.items():
         _line(f"adding {added!r}: required by {by!r}", err=True)
@@ -306,10 +335,16 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show the recipe, active components and what changed since uts wrote the files."""
+    from uts.state import find_project
     from uts.update import find_outdated
 
-    state = _open_project(project)
-    drift = state.drift()
+    root = find_project(project or Path.cwd())
+
+    def read() -> Any:
+        state = _open_project(root)
+        return state, state.drift()
+
+    state, drift = _journal().settled(root, read)
     components = state.tool["components"]
     newer = {o.name: o.installed for o in find_outdated(state, _registry())}
     if as_json:
@@ -353,27 +388,37 @@ def diff(
     """Show what the user changed compared with what uts wrote, as a unified diff."""
     from uts.change import render_recorded
     from uts.plan import Change, Plan
+    from uts.state import find_project
 
-    state = _open_project(project)
-    state.render = lambda: render_recorded(_registry(), state)  # only if a base is missing
+    root = find_project(project or Path.cwd())
     wanted = {Path(p).as_posix().removeprefix("./") for p in paths}
-    unknown = wanted - set(state.files)
-    if unknown:
-        raise UsageError(
-            f"uts did not write {', '.join(sorted(unknown))}",
-            hint="uts status lists the files it wrote",
-        )
-    drift = [item for item in state.drift() if not wanted or item.path in wanted]
-    bases = state.bases(item.path for item in drift)
-    changes = []
-    for item in drift:
-        if bases[item.path] is None:
-            typer.echo(f"note: {item.path} changed, but what uts wrote there is unknown", err=True)
-            continue
-        current = state.read(item.path) if item.status == "modified" else None
-        action = "update" if current is not None else "delete"
-        changes.append(Change(item.path, action, item.owner, bases[item.path], current))
-    typer.echo(Plan(state.root, changes).diff(), nl=False)
+
+    def read() -> tuple[str, list[str]]:
+        state = _open_project(root)
+        state.render = lambda: render_recorded(_registry(), state)  # only if a base is missing
+        unknown = wanted - set(state.files)
+        if unknown:
+            raise UsageError(
+                f"uts did not write {', '.join(sorted(unknown))}",
+                hint="uts status lists the files it wrote",
+            )
+        drift = [item for item in state.drift() if not wanted or item.path in wanted]
+        bases = state.bases(item.path for item in drift)
+        changes = []
+        notes: list[str] = []
+        for item in drift:
+            if bases[item.path] is None:
+                notes.append(f"note: {item.path} changed, but what uts wrote there is unknown")
+                continue
+            current = state.read(item.path) if item.status == "modified" else None
+            action = "update" if current is not None else "delete"
+            changes.append(Change(item.path, action, item.owner, bases[item.path], current))
+        return Plan(state.root, changes).diff(), notes
+
+    text, notes = _journal().settled(root, read)
+    for note in notes:
+        typer.echo(note, err=True)
+    typer.echo(text, nl=False)
 
 
 STATE_DIR = ".uts/"
@@ -522,29 +567,33 @@ def add(
 ) -> None:
     """Add components to an existing project, merging with your edits."""
     from uts.change import plan_change, spec_for_add
+    from uts.state import find_project
 
     markers = _conflict_mode(conflict)
-    state = _open_project(project, dry_run)
-    original = state
-    active = state.tool["components"]
-    new = [name for name in components if name not in active or active[name].get("auto")]
-    for name in components:
-        if name in active and name not in new:
-            _line(f"{name} is already part of this project", err=True)
-    sets = _parse_sets(set_)
-    if not new and not sets:
-        typer.echo("nothing to change")
-        return
-    registry = _registry()
-    state, moves, verb = _take_updates(registry, state, "add", update)
-    spec = spec_for_add(state, new, sets)
-    ask = _prompt if _interactive(no_input) else None
-    report = plan_change(registry, state, spec, ask, moves=moves)
-    for added, by in report.composition.resolution.added_for.items():
-        if added not in active:
-            _line(f"adding {added!r}: required by {by!r}", err=True)
-    verb += "add " + " ".join(new or components)
-    _apply_change(report, dry_run, markers, verb, _changed_by(report, original, registry, moves))
+    root = find_project(project or Path.cwd())
+    with _writing(root, dry_run):
+        state = _open_project(root, dry_run)
+        original = state
+        active = state.tool["components"]
+        new = [name for name in components if name not in active or active[name].get("auto")]
+        for name in components:
+            if name in active and name not in new:
+                _line(f"{name} is already part of this project", err=True)
+        sets = _parse_sets(set_)
+        if not new and not sets:
+            typer.echo("nothing to change")
+            return
+        registry = _registry()
+        state, moves, verb = _take_updates(registry, state, "add", update)
+        spec = spec_for_add(state, new, sets)
+        ask = _prompt if _interactive(no_input) else None
+        report = plan_change(registry, state, spec, ask, moves=moves)
+        for added, by in report.composition.resolution.added_for.items():
+            if added not in active:
+                _line(f"adding {added!r}: required by {by!r}", err=True)
+        verb += "add " + " ".join(new or components)
+        lines = _changed_by(report, original, registry, moves)
+        _apply_change(report, dry_run, markers, verb, lines)
 
 
 @app.command()
@@ -565,19 +614,23 @@ def remove(
 ) -> None:
     """Remove components: their files, dependencies and fragments, keeping your edits."""
     from uts.change import plan_change, spec_for_remove
+    from uts.state import find_project
 
     markers = _conflict_mode(conflict)
     registry = _registry()
-    state = _open_project(project, dry_run, registry)
-    original = state
-    state, moves, verb = _take_updates(registry, state, "remove", update, list(components))
-    spec, removed = spec_for_remove(state, registry, list(components), cascade)
-    extra = [name for name in removed if name not in components]
-    if extra:
-        _line(f"also removing: {', '.join(extra)}", err=True)
-    report = plan_change(registry, state, spec, delete_modified=delete_modified, moves=moves)
-    verb += "remove " + " ".join(removed)
-    _apply_change(report, dry_run, markers, verb, _changed_by(report, original, registry, moves))
+    root = find_project(project or Path.cwd())
+    with _writing(root, dry_run):
+        state = _open_project(root, dry_run, registry)
+        original = state
+        state, moves, verb = _take_updates(registry, state, "remove", update, list(components))
+        spec, removed = spec_for_remove(state, registry, list(components), cascade)
+        extra = [name for name in removed if name not in components]
+        if extra:
+            _line(f"also removing: {', '.join(extra)}", err=True)
+        report = plan_change(registry, state, spec, delete_modified=delete_modified, moves=moves)
+        verb += "remove " + " ".join(removed)
+        lines = _changed_by(report, original, registry, moves)
+        _apply_change(report, dry_run, markers, verb, lines)
 
 
 @app.command()
@@ -593,24 +646,27 @@ def update(
 ) -> None:
     """Take newer installed component versions in, merging with your edits."""
     from uts.change import current_spec, plan_change
+    from uts.state import find_project
     from uts.update import find_outdated, require_installed, select_updates
 
     markers = _conflict_mode(conflict)
     registry = _registry()
-    state = _open_project(project, dry_run, registry)
-    require_installed(state, registry)
-    updates = select_updates(find_outdated(state, registry), components, state)
-    if not updates:
-        which = " ".join(components) if components else "every component"
-        typer.echo(f"nothing to update: {which} is at its installed version")
-        return
-    migrated = _migrate(registry, state, updates)
-    report = plan_change(
-        registry, migrated.state, current_spec(migrated.state), moves=migrated.moves
-    )
-    verb = "update " + ", ".join(o.label for o in updates)
-    lines = _changed_by(report, state, registry, migrated.moves)
-    _apply_change(report, dry_run, markers, verb, lines)
+    root = find_project(project or Path.cwd())
+    with _writing(root, dry_run):
+        state = _open_project(root, dry_run, registry)
+        require_installed(state, registry)
+        updates = select_updates(find_outdated(state, registry), components, state)
+        if not updates:
+            which = " ".join(components) if components else "every component"
+            typer.echo(f"nothing to update: {which} is at its installed version")
+            return
+        migrated = _migrate(registry, state, updates)
+        report = plan_change(
+            registry, migrated.state, current_spec(migrated.state), moves=migrated.moves
+        )
+        verb = "update " + ", ".join(o.label for o in updates)
+        lines = _changed_by(report, state, registry, migrated.moves)
+        _apply_change(report, dry_run, markers, verb, lines)
 
 
 @app.command()
@@ -652,6 +708,7 @@ def check(project: ProjectOption = None) -> None:
     from uts.update import check_findings
 
     root = find_project(project or Path.cwd())
+    _journal().recover(root)
     registry = _registry()
     try:
         state = _open_project(root, registry=registry)
@@ -780,37 +837,40 @@ def repair(
 
     root = find_project(project or Path.cwd())
     registry = _registry()
-    if not (root / PROJECT_FILE).is_file() and (root / MANIFEST_PATH).is_file():
-        _open_project(root, dry_run, registry)  # format 1: upgrading it is the repair
+    with _writing(root, dry_run):
+        if not (root / PROJECT_FILE).is_file() and (root / MANIFEST_PATH).is_file():
+            _open_project(root, dry_run, registry)  # format 1: upgrading it is the repair
+            if dry_run:
+                return
+        report = plan_repair(root, registry)
+        plan = report.plan
+        for path, how in sorted(report.decided.items()):
+            typer.echo(f"{path}: recorded as the {how} has it", err=True)
+        changed = [change.path for change in plan.effective]
         if dry_run:
+            typer.echo(plan.diff(), nl=False)
+            typer.echo(f"dry run: would rewrite {len(changed)} state file(s); nothing was written")
             return
-    report = plan_repair(root, registry)
-    plan = report.plan
-    for path, how in sorted(report.decided.items()):
-        typer.echo(f"{path}: recorded as the {how} has it", err=True)
-    changed = [change.path for change in plan.effective]
-    if dry_run:
-        typer.echo(plan.diff(), nl=False)
-        typer.echo(f"dry run: would rewrite {len(changed)} state file(s); nothing was written")
-        return
-    if changed:
-        store_objects(report.rendered)
-        commit(plan)
-    remaining = state_findings(root, registry)
-    for finding in remaining:
-        typer.echo(f"still: {finding}", err=True)
-    if remaining:
-        typer.echo(f"repaired {len(changed)} state file(s); {len(remaining)} finding(s) remain")
-        raise typer.Exit(9)
-    typer.echo(
-        f"repaired: {len(changed)} state file(s) rewritten; uts's state is consistent"
-        if changed
-        else "nothing to repair: uts's state is consistent"
-    )
+        if changed:
+            store_objects(report.rendered)
+            commit(plan)
+        remaining = state_findings(root, registry)
+        for finding in remaining:
+            typer.echo(f"still: {finding}", err=True)
+        if remaining:
+            typer.echo(f"repaired {len(changed)} state file(s); {len(remaining)} finding(s) remain")
+            raise typer.Exit(9)
+        typer.echo(
+            f"repaired: {len(changed)} state file(s) rewritten; uts's state is consistent"
+            if changed
+            else "nothing to repair: uts's state is consistent"
+        )
 
 
 def run(argv: list[str]) -> int:
     """Run the CLI; turn errors into one line plus a hint and a documented exit code."""
+    global _command_line
+    _command_line = " ".join(["uts", *argv])
     debug = "--debug" in argv
     command = typer.main.get_command(app)
     try:
@@ -829,9 +889,8 @@ def run(argv: list[str]) -> int:
         if show is not None:
             show()
         return int(getattr(error, "exit_code", 2))
-    except (KeyboardInterrupt, typer.Abort):
-        typer.echo("interrupted: nothing was changed", err=True)
-        return 130
+    except typer.Abort:  # Ctrl-C or end of input at a prompt
+        raise KeyboardInterrupt from None
     except Exception as error:
         if debug:
             raise
@@ -839,4 +898,8 @@ def run(argv: list[str]) -> int:
         typer.echo("hint: run again with --debug for the traceback, and report it", err=True)
         return 70
     # Without standalone mode, typer.Exit(code) raised by a command comes back as a value.
+    # typer also turns a KeyboardInterrupt into a silent Exit(130): give it back, so the
+    # caller prints the one line that says what the interrupt did.
+    if code == 130:
+        raise KeyboardInterrupt
     return code if isinstance(code, int) else 0

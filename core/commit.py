@@ -1,213 +1,317 @@
-"""Write a plan all-or-nothing: stage every file, swap them in, roll back on any failure.
+"""Write a plan all-or-nothing, even across SIGKILL and power loss.
 
 Two strategies, one guarantee:
 
-- a project directory that does not exist yet is built whole in a hidden sibling
-  directory and renamed into place in one step;
-- an existing project gets each file staged next to its target, then every staged
-  file renamed over its target, the replaced files kept as backups until the end.
+- a project directory that does not exist yet is built whole (fsynced) in a hidden
+  sibling directory and renamed into place in one step; a staging directory whose
+  process died is removed by the next ``uts new`` there;
+- an existing project is changed under its lock and a rollback journal
+  (:mod:`uts.journal`): every file it replaces or deletes is first checked against
+  the bytes the plan was computed from, then each one is kept as a hard-linked
+  backup while the new content is renamed over it, so a target path is never
+  empty and the next command can always put the old file back.
+
+SIGINT and SIGTERM are held back while files move (:mod:`uts.interrupts`): the
+commit notices them between two operations and rolls back by itself.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import shutil
-import signal
-from collections.abc import Iterator
+import stat
 from pathlib import Path
 
-from uts.errors import WriteError
+from uts import interrupts, journal
+from uts.errors import ConflictError, WriteError
+from uts.journal import Entry
 from uts.plan import Change, Confinement, Plan
 
 __all__ = ["commit"]
 
-_TEMP_PREFIX = ".uts-tmp-"
-_counter = itertools.count()
+
+class _Interrupted(BaseException):
+    """A held-back signal arrived: stop here and roll back."""
 
 
-class _Terminated(BaseException):
-    """SIGTERM arrived while writing; unwinds like Ctrl-C so the rollback runs."""
-
-
-@contextlib.contextmanager
-def _terminate_as_exception() -> Iterator[None]:
-    def raise_terminated(signum: int, frame: object) -> None:
-        raise _Terminated()
-
-    try:
-        previous = signal.signal(signal.SIGTERM, raise_terminated)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-class _Journal:
-    """What a commit did so far, so that a rollback can undo exactly that."""
-
-    def __init__(self) -> None:
-        self.created_dirs: list[Path] = []
-        self.staged: dict[Path, Path] = {}
-        self.backups: dict[Path, Path] = {}
-        self.placed: list[Path] = []
-        self.spare: list[Path] = []
-        self.staging_dir: Path | None = None
-
-
-def _temp_name(directory: Path | str, kind: str) -> str:
-    return os.path.join(directory, f"{_TEMP_PREFIX}{kind}-{os.getpid()}-{next(_counter)}")
-
-
-def _open_exclusive(directory: Path, kind: str, mode: int) -> tuple[int, Path]:
-    """Create a new, uniquely named file in *directory*; its descriptor and path."""
-    while True:
-        name = _temp_name(directory, kind)
-        try:
-            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), Path(name)
-        except FileExistsError:  # left by a crashed run with our pid: take the next name
-            continue
-
-
-def _write_all(fd: int, data: bytes, durable: bool = False) -> None:
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+def _check_signals() -> None:
+    if interrupts.pending():
+        raise _Interrupted
 
 
 def _mode(change: Change) -> int:
     return 0o755 if change.executable else 0o644  # the umask applies, as for any new file
 
 
-def _mkdirs(directory: Path, journal: _Journal) -> None:
-    missing: list[Path] = []
-    while not directory.exists():
-        missing.append(directory)
-        directory = directory.parent
-    for path in reversed(missing):
-        path.mkdir()
-        journal.created_dirs.append(path)
-
-
-def _stage(target: Path, change: Change, journal: _Journal) -> None:
-    _mkdirs(target.parent, journal)
-    fd, temp = _open_exclusive(target.parent, "new", _mode(change))
-    journal.staged[target] = temp
-    # Replacing a file the user has: make the new bytes durable before the rename.
-    # New files need no fsync; a crash leaves them absent or complete.
-    _write_all(fd, change.new or b"", durable=change.action == "update")
+def _write_file(path: str, data: bytes, mode: int, exact_mode: bool = False) -> None:
+    """Create *path* (it must not exist) with *data*; the caller fsyncs it before renaming."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    try:
+        if exact_mode:  # the mode the user gave the file it replaces, umask or not
+            os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def commit(plan: Plan) -> None:
-    """Apply *plan* to disk; on any failure (or Ctrl-C, SIGTERM) restore the project as it was."""
-    journal = _Journal()
+    """Apply *plan* to disk; on any failure (or Ctrl-C, SIGTERM) restore the project as it was.
+
+    :class:`~uts.errors.ConflictError` if a file changed on disk since the plan was
+    computed, :class:`~uts.errors.LockError` if another uts is writing the project.
+    """
     effective = plan.effective
     fresh = not os.path.lexists(plan.root) and all(c.action == "create" for c in effective)
-    with _terminate_as_exception():
+    with interrupts.deferred():
         try:
             if fresh:
-                _build_fresh(plan, effective, journal)
+                _build_fresh(plan, effective)
             else:
-                _swap_in(plan, effective, journal)
-        except BaseException as error:
-            _rollback(journal)
-            if isinstance(error, OSError):
-                raise WriteError(
-                    f"writing {getattr(error, 'filename', None) or plan.root} failed: "
-                    f"{error.strerror or error}; the project was left unchanged",
-                    hint="free disk space or fix permissions, then run again",
-                ) from error
-            if isinstance(error, _Terminated):
-                raise KeyboardInterrupt from None
+                _commit_existing(plan, effective)
+        except (_Interrupted, KeyboardInterrupt) as error:
+            interrupts.record(interrupts.NOTHING if fresh else interrupts.ROLLED_BACK)
+            if isinstance(error, _Interrupted):
+                interrupts.raise_pending()
             raise
-    for backup in journal.backups.values():
-        with contextlib.suppress(OSError):
-            backup.unlink()
-    _prune_empty_dirs(plan.root, [c.path for c in effective if c.action == "delete"])
+        except OSError as error:  # taking the lock, reading for the check
+            raise _write_error(error, plan.root) from error
+        interrupts.record(interrupts.COMPLETE)
+        if interrupts.pending():
+            interrupts.raise_pending()
 
 
-def _build_fresh(plan: Plan, changes: list[Change], journal: _Journal) -> None:
-    """Write a new project into a hidden sibling directory, then rename it into place."""
+def _write_error(error: OSError, root: Path) -> WriteError:
+    where = getattr(error, "filename", None) or root
+    return WriteError(
+        f"writing {where} failed: {error.strerror or error}; the project was left unchanged",
+        hint="free disk space or fix permissions, then run again",
+    )
+
+
+# -- a new project -----------------------------------------------------------------------
+
+
+def _build_fresh(plan: Plan, changes: list[Change]) -> None:
+    """Write a new project into a hidden sibling directory, then rename it into place.
+
+    Missing parent directories are built inside the staging directory too, so the one
+    rename creates them: an interrupted ``new`` leaves no empty parents behind.
+    """
     confinement = Confinement(plan.root)
     paths = [confinement.relative(change.path) for change in changes]
     root = Path(os.path.abspath(plan.root))
-    _mkdirs(root.parent, journal)
-    while journal.staging_dir is None:
-        staging = _temp_name(root.parent, f"dir-{root.name}")
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(staging)
-            journal.staging_dir = Path(staging)
-    made = {staging}
-    for rel, change in zip(paths, changes, strict=True):
-        path = os.path.join(staging, rel)
-        directory = os.path.dirname(path)
-        if directory not in made:
-            os.makedirs(directory, exist_ok=True)
-            made.add(directory)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _mode(change))
-        _write_all(fd, change.new or b"")
-    os.replace(staging, root)
-    journal.staging_dir = None
+    top = root
+    while not os.path.lexists(top.parent):
+        top = top.parent
+    journal.clean_stale_staging(top.parent)
+    staging = os.path.join(
+        top.parent, f"{journal.STAGING_PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
+    )
+    inner = os.path.join(staging, os.path.relpath(root, top)) if top != root else staging
+    os.mkdir(staging)
+    try:
+        made = {staging}
+        if inner != staging:
+            os.makedirs(inner)
+        written = []
+        for rel, change in zip(paths, changes, strict=True):
+            _check_signals()
+            path = os.path.join(inner, rel)
+            directory = os.path.dirname(path)
+            if directory not in made:
+                os.makedirs(directory, exist_ok=True)
+                made.update(_and_parents(directory, staging))
+            _write_file(path, change.new or b"", _mode(change))
+            written.append(path)
+        # Durable before the rename publishes them: a power cut then leaves either
+        # no project or the whole of it, never empty files.
+        journal.fsync_paths([*written, *sorted(made | _and_parents(inner, staging))])
+        _check_signals()
+        os.rename(staging, top)
+    except BaseException as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(error, OSError):
+            raise _write_error(error, root) from error
+        raise
+    journal.fsync_paths([str(top.parent)])
 
 
-def _swap_in(plan: Plan, changes: list[Change], journal: _Journal) -> None:
+def _and_parents(directory: str, stop: str) -> set[str]:
+    found = set()
+    while directory != stop and directory.startswith(stop):
+        found.add(directory)
+        directory = os.path.dirname(directory)
+    return found
+
+
+# -- an existing project -----------------------------------------------------------------
+
+
+def _commit_existing(plan: Plan, changes: list[Change]) -> None:
     confinement = Confinement(plan.root)
+    root = confinement.root
     targets = [(confinement.target(change.path), change) for change in changes]
-    _mkdirs(plan.root, journal)
-    for target, change in targets:
-        if change.action in ("create", "update"):
-            _stage(target, change, journal)
-    for target, change in targets:
-        if change.action in ("update", "delete"):
-            fd, backup = _open_exclusive(target.parent, "old", 0o600)
+    if not os.path.isdir(root):
+        os.makedirs(root)
+    with journal.locked(root):
+        journal.recover(root)
+        modes = _verify(targets)
+        entries, dirs = _prepare(root, targets)
+        _check_signals()  # interrupted while checking: stop before writing the journal
+        try:
+            fd = journal.begin(root, entries, dirs)
+        except OSError as error:
+            raise _write_error(error, root) from error
+        header_size = os.fstat(fd).st_size
+        try:
+            _apply(root, targets, entries, dirs, modes)
+            journal.fsync_paths(_touched(root, entries, dirs))
+            journal.mark_committed(fd)
+        except BaseException as error:
+            # A commit mark whose fsync failed must not survive a failed roll back: the
+            # next command would then "complete" a half-undone change.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, header_size)
+            problems = journal.roll_back(root, _as_journal(entries, dirs))
+            if problems:
+                raise WriteError(
+                    f"writing {root} failed ({_describe(error)}) and undoing it failed too: "
+                    f"{'; '.join(problems)}",
+                    hint="the next uts command in the project finishes restoring it",
+                ) from error
+            if isinstance(error, OSError):
+                raise _write_error(error, root) from error
+            raise
+        finally:
             os.close(fd)
-            journal.spare.append(backup)
-            os.replace(target, backup)
-            journal.spare.remove(backup)
-            journal.backups[target] = backup
-        if change.action in ("create", "update"):
-            os.replace(journal.staged[target], target)
-            del journal.staged[target]
-        journal.placed.append(target)
+        problems = journal.roll_forward(root, _as_journal(entries, dirs))
+        if problems:
+            # The change is complete; only leftovers remain, named in the journal.
+            journal.say(
+                f"warning: the change is complete but uts could not remove {'; '.join(problems)}; "
+                "the next uts command in the project retries"
+            )
 
 
-def _prune_empty_dirs(root: Path, deleted: list[str]) -> None:
-    """Remove directories that deleting files (project-relative paths) left empty."""
-    root = root.resolve()
-    for rel in sorted(deleted, key=lambda rel: rel.count("/"), reverse=True):
-        directory = (root / rel).parent
-        while directory != root and root in directory.parents:
-            try:
-                directory.rmdir()
-            except OSError:  # not empty, or gone already
-                break
-            directory = directory.parent
+def _describe(error: BaseException) -> str:
+    if isinstance(error, OSError):
+        return str(error.strerror or error)
+    return "interrupted" if isinstance(error, _Interrupted | KeyboardInterrupt) else repr(error)
 
 
-def _rollback(journal: _Journal) -> None:
-    if journal.staging_dir is not None:
-        shutil.rmtree(journal.staging_dir, ignore_errors=True)
-    for target in reversed(journal.placed):
-        with contextlib.suppress(OSError):
-            if target in journal.backups:
-                os.replace(journal.backups.pop(target), target)
+def _verify(targets: list[tuple[Path, Change]]) -> dict[Path, int]:
+    """Refuse to write if a file changed since the plan read it; the modes to keep."""
+    modes: dict[Path, int] = {}
+    changed: list[str] = []
+    for target, change in targets:
+        if change.action == "create":
+            if os.path.lexists(target):
+                changed.append(f"{change.path} (now exists)")
+            continue
+        try:
+            with open(target, "rb") as file:
+                modes[target] = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
+                current: bytes | None = file.read()
+        except FileNotFoundError:
+            current = None
+        if current != change.old:
+            changed.append(change.path + (" (now deleted)" if current is None else ""))
+    if changed:
+        shown = ", ".join(changed[:5]) + (
+            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+        )
+        raise ConflictError(
+            f"changed on disk since uts read it (an editor saving?): {shown}; nothing was changed",
+            hint="look at the file(s), then run the command again",
+        )
+    return modes
+
+
+def _prepare(root: Path, targets: list[tuple[Path, Change]]) -> tuple[list[Entry], list[str]]:
+    """Every name the commit will use, decided before the journal is written."""
+    token = f"{os.getpid()}-{os.urandom(4).hex()}"
+    entries: list[Entry] = []
+    dirs: list[str] = []
+    seen: set[str] = set()
+    for index, (_, change) in enumerate(targets):
+        directory = change.path.rpartition("/")[0]
+        stage, backup = journal.temp_names(directory, token, index)
+        if change.action == "create":
+            _missing_dirs(root, directory, seen, dirs)
+        entries.append(
+            Entry(
+                change.path,
+                change.action,
+                stage if change.action != "delete" else None,
+                backup if change.action != "create" else None,
+                journal.sha256(change.old) if change.old is not None else None,
+                journal.sha256(change.new) if change.new is not None else None,
+            )
+        )
+    return entries, dirs
+
+
+def _missing_dirs(root: Path, directory: str, seen: set[str], dirs: list[str]) -> None:
+    missing = []
+    while directory and directory not in seen:
+        seen.add(directory)
+        if os.path.isdir(os.path.join(root, directory)):
+            break
+        missing.append(directory)
+        directory = directory.rpartition("/")[0]
+    dirs.extend(reversed(missing))
+
+
+def _apply(
+    root: Path,
+    targets: list[tuple[Path, Change]],
+    entries: list[Entry],
+    dirs: list[str],
+    modes: dict[Path, int],
+) -> None:
+    for directory in dirs:
+        _check_signals()
+        os.mkdir(os.path.join(root, directory))
+    staged = []
+    for (target, change), entry in zip(targets, entries, strict=True):
+        if entry.stage is not None:
+            _check_signals()
+            stage = os.path.join(root, entry.stage)
+            if target in modes:
+                _write_file(stage, change.new or b"", modes[target], exact_mode=True)
             else:
-                target.unlink()
-    for target, backup in journal.backups.items():
-        with contextlib.suppress(OSError):
-            os.replace(backup, target)
-    for temp in [*journal.staged.values(), *journal.spare]:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-    for directory in reversed(journal.created_dirs):
-        with contextlib.suppress(OSError):
-            directory.rmdir()
+                _write_file(stage, change.new or b"", _mode(change))
+            staged.append(stage)
+    journal.fsync_paths(staged)  # the new content is durable before any rename
+    for (target, _), entry in zip(targets, entries, strict=True):
+        _check_signals()
+        if entry.backup is not None:
+            # The target path stays occupied: the old file gains a second name first.
+            os.link(target, os.path.join(root, entry.backup))
+            _check_signals()
+        if entry.action == "delete":
+            os.unlink(target)
+        elif entry.action == "update":
+            os.replace(os.path.join(root, entry.stage), target)
+        else:  # create, never over a file that appeared meanwhile (link refuses)
+            stage = os.path.join(root, entry.stage)
+            os.link(stage, target)
+            _check_signals()
+            os.unlink(stage)
+
+
+def _touched(root: Path, entries: list[Entry], dirs: list[str]) -> list[str]:
+    """The directories whose entries the commit changed, to fsync before its commit point."""
+    found = {str(root)}
+    for entry in entries:
+        found.add(os.path.dirname(os.path.join(root, entry.path)))
+    for directory in dirs:
+        found.add(os.path.dirname(os.path.join(root, directory)))
+    return sorted(found)
+
+
+def _as_journal(entries: list[Entry], dirs: list[str]) -> journal.Journal:
+    return journal.Journal(entries, dirs, os.getpid(), journal.command, False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "CheckError",
     "ConflictError",
+    "LockError",
     "OptionError",
     "PluginError",
     "RecipeError",
@@ -90,3 +91,9 @@ class CheckError(UtsError):
     found installed component versions that differ from the project's record."""
 
     exit_code = 11
+
+
+class LockError(UtsError):
+    """Another uts process is changing the project right now; nothing was changed."""
+
+    exit_code = 12

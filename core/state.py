@@ -483,10 +483,18 @@ class ProjectState:
 
 
 def find_project(start: Path) -> Path:
-    """The nearest directory at or above *start* holding uts's state."""
+    """The nearest directory at or above *start* holding uts's state (or a journal)."""
+    from uts.journal import JOURNAL_NAME
+
     start = start.resolve()
     for directory in (start, *start.parents):
-        if (directory / PROJECT_FILE).is_file() or (directory / MANIFEST_PATH).is_file():
+        # A journal marks a project too: an interrupted `uts new --force` may have one
+        # before it has any state, and the command must find it to recover.
+        if (
+            (directory / PROJECT_FILE).is_file()
+            or (directory / MANIFEST_PATH).is_file()
+            or (directory / JOURNAL_NAME).is_file()
+        ):
             return directory
     raise StateError(
         f"no uts project at or above {start} ({PROJECT_FILE} not found)",

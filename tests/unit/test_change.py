@@ -191,7 +191,7 @@ def test_a_failed_write_leaves_the_project_unchanged(
 ) -> None:
     user_edits(project)
     before = snapshot(project)
-    fail_nth_call(monkeypatch, "replace", 6, OSError(errno.ENOSPC, "No space left on device"))
+    fail_nth_call(monkeypatch, "link", 6, OSError(errno.ENOSPC, "No space left on device"))
     result = uts("add", "crud", "--project", project)
     assert result.code == 10
     assert "left unchanged" in result.err

@@ -54,13 +54,16 @@ def test_commit_writes_everything(tmp_path: Path) -> None:
     assert not [p for p in root.rglob("*") if p.name.startswith(".uts-tmp-")]
 
 
-@pytest.mark.parametrize("fail_at", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize(
+    ("operation", "fail_at"),
+    [("link", 1), ("link", 2), ("link", 3), ("link", 4), ("link", 5), ("replace", 1)],
+)
 def test_failure_midway_leaves_project_unchanged(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, operation: str, fail_at: int
 ) -> None:
     root = existing_project(tmp_path)
     before = snapshot(root)
-    fail_nth_call(monkeypatch, "replace", fail_at, OSError(errno.EIO, "injected I/O error"))
+    fail_nth_call(monkeypatch, operation, fail_at, OSError(errno.EIO, "injected I/O error"))
     with pytest.raises(WriteError, match="left unchanged"):
         commit(update_plan(root))
     assert snapshot(root) == before
@@ -82,7 +85,7 @@ def test_interrupt_midway_leaves_project_unchanged(
 ) -> None:
     root = existing_project(tmp_path)
     before = snapshot(root)
-    fail_nth_call(monkeypatch, "replace", 4, KeyboardInterrupt())
+    fail_nth_call(monkeypatch, "link", 4, KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
         commit(update_plan(root))
     assert snapshot(root) == before
@@ -97,10 +100,10 @@ def test_new_project_in_fresh_directory_fails_cleanly(
     def broken(src: object, dst: object) -> None:
         raise OSError(errno.EIO, "injected")
 
-    monkeypatch.setattr(commit_module.os, "replace", broken)
+    monkeypatch.setattr(commit_module.os, "rename", broken)
     with pytest.raises(WriteError):
         commit(plan)
-    assert not root.exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_symlinked_directory_is_refused(tmp_path: Path) -> None:
@@ -166,7 +169,7 @@ def test_sigterm_midway_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     root = existing_project(tmp_path)
     before = snapshot(root)
-    real = os.replace
+    real = os.link
     calls = {"n": 0}
 
     def terminated_after_two(src: object, dst: object) -> None:
@@ -176,7 +179,7 @@ def test_sigterm_midway_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             os.kill(os.getpid(), signal.SIGTERM)
 
     previous = signal.getsignal(signal.SIGTERM)
-    monkeypatch.setattr(commit_module.os, "replace", terminated_after_two)
+    monkeypatch.setattr(commit_module.os, "link", terminated_after_two)
     with pytest.raises(KeyboardInterrupt):
         commit(update_plan(root))
     assert snapshot(root) == before
