@@ -477,9 +477,9 @@ def _apply_change(
                 f"{listing}; nothing was written",
                 hint="resolve them by hand first, or use --conflict=markers to write markers",
             )
-        _line(f"dry run: would {verb}: {summary}; nothing was written")
         for line in details or []:
             _line(f"  {line}")
+        _line(f"dry run: would {verb}: {summary}; nothing was written")
         if report.conflicts:
             raise typer.Exit(8)
         return
