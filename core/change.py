@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from uts.engine import Ask, Composition, ProjectSpec, compose
-from uts.errors import ConflictError, ResolutionError, StateError
+from uts.engine import Ask, Composition, ProjectSpec, compose, package_name
+from uts.errors import ConflictError, ResolutionError, StateError, UsageError
 from uts.merge import merge3_bytes
 from uts.model import Component, GeneratedFile
 from uts.plan import Change, Confinement, Plan
 from uts.plugin.manager import Registry
 from uts.pyproject import update_pyproject
-from uts.state import MANIFEST_PATH, ProjectState, build_manifest
+from uts.state import MANIFEST_PATH, ProjectState, build_manifest, line_of, read_text
 
 __all__ = ["ChangeReport", "plan_change", "spec_for_add", "spec_for_remove"]
 
@@ -33,10 +33,23 @@ class ChangeReport:
     """History files the change would have rewritten: path to (owner, its hint)."""
 
 
+def _project_name(state: ProjectState) -> str:
+    name = str(state.tool.get("project-name", state.root.name))
+    try:
+        package_name(name)
+    except UsageError as error:
+        line = line_of(read_text(state.root / PYPROJECT), "tool", "uts", "project-name")
+        raise StateError(
+            f"{state.root / PYPROJECT}:{line}: [tool.uts] project-name: {error.message}",
+            hint="restore [tool.uts] from version control",
+        ) from None
+    return name
+
+
 def _current_spec(state: ProjectState) -> tuple[ProjectSpec, dict[str, Any]]:
     components = state.tool["components"]
     spec = ProjectSpec(
-        project_name=str(state.tool.get("project-name", state.root.name)),
+        project_name=_project_name(state),
         recipe=str(state.tool.get("recipe", "")),
         components=list(components),
         options={name: dict(data.get("options", {})) for name, data in components.items()},
@@ -149,7 +162,10 @@ def plan_change(
         new = item.content
         if path == PYPROJECT and current is not None and path in state.files:
             text = update_pyproject(
-                current.decode("utf-8"), state.pristine(path).decode("utf-8"), new.decode("utf-8")
+                _text(current, str(target)),
+                _text(state.pristine(path), f"uts's record of {path} in {MANIFEST_PATH}"),
+                new.decode("utf-8"),
+                str(target),
             )
             new = text.encode("utf-8")
         elif path in state.files and path != MANIFEST_PATH:
@@ -205,6 +221,17 @@ def plan_change(
             report.kept.append(path)
     changes.sort(key=lambda change: change.path)
     return report
+
+
+def _text(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise StateError(
+            f"{name}:{line}: not UTF-8 text ({error.reason})",
+            hint="save it as UTF-8, or restore it from version control",
+        ) from None
 
 
 def _record(changes: list[Change], state: ProjectState, written: dict[str, GeneratedFile]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -25,7 +26,9 @@ __all__ = [
     "ProjectState",
     "build_manifest",
     "find_project",
+    "line_of",
     "load_project",
+    "read_text",
     "sha256",
 ]
 
@@ -112,49 +115,140 @@ def find_project(start: Path) -> Path:
     )
 
 
-def load_project(root: Path) -> ProjectState:
-    """Read ``[tool.uts]`` and the manifest of the project at *root*, checking both."""
-    import tomllib
+def line_of(text: str, *keys: str) -> int | None:
+    """The line where *keys* are written, each searched from the line of the one before.
 
-    manifest_path = root / MANIFEST_PATH
+    ``line_of(text, "tool", "uts", "components", "api")`` finds the line of
+    ``[tool.uts.components.api]``; good enough to point a user at a TOML key.
+    """
+    lines = text.splitlines()
+    found, start = None, 0
+    for key in keys:
+        name = rf"[\"']?{re.escape(key)}[\"']?"
+        pattern = re.compile(rf"\s*(\[+[^\]]*(?<![\w-]){name}(?![\w-])|{name}\s*[.=])")
+        for number in range(start, len(lines)):
+            if pattern.match(lines[number]):
+                found, start = number + 1, number
+                break
+        else:
+            return found
+    return found
+
+
+def _where(path: Path, text: str, *keys: str) -> str:
+    line = line_of(text, *keys)
+    return f"{path}:{line}" if line else str(path)
+
+
+def read_text(path: Path) -> str:
+    """The UTF-8 text of *path*; unreadable or undecodable is a :class:`StateError`."""
+    hint = "restore it from version control"
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
+        raise StateError(f"{path} is missing", hint=hint) from None
+    except IsADirectoryError:
+        raise StateError(f"{path} is not a file", hint=hint) from None
+    except OSError as failure:
         raise StateError(
-            f"{manifest_path} is missing", hint="restore it from version control"
+            f"cannot read {path}: {failure.strerror}", hint="check its permissions"
+        ) from failure
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as failure:
+        line = data[: failure.start].count(b"\n") + 1
+        raise StateError(
+            f"{path}:{line}: not UTF-8 text ({failure.reason})",
+            hint="save it as UTF-8, or " + hint,
         ) from None
-    except (OSError, ValueError) as error:
-        raise StateError(
-            f"{manifest_path} is not valid JSON: {error}", hint="restore it from version control"
-        ) from error
+
+
+def _load_manifest(path: Path) -> dict[str, dict[str, Any]]:
+    hint = "restore it from version control"
+    text = read_text(path)
+    try:
+        manifest = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise StateError(f"{path} is not valid JSON: {error}", hint=hint) from error
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        raise StateError(
-            f"{manifest_path} is not a uts manifest of format {MANIFEST_FORMAT}",
-            hint="restore it from version control",
-        )
-    for path, entry in files.items():
-        if not isinstance(entry, dict) or not {"owner", "sha256", "pristine"} <= set(entry):
+        raise StateError(f"{path} is not a uts manifest of format {MANIFEST_FORMAT}", hint=hint)
+    for name, entry in files.items():
+        problem = _entry_problem(entry)
+        if problem:
             raise StateError(
-                f"{manifest_path}: entry for {path!r} is incomplete",
+                f"{path}: entry for {name!r} {problem}",
                 hint="restore the manifest from version control",
             )
-    pyproject = root / "pyproject.toml"
+    return files
+
+
+def _entry_problem(entry: Any) -> str | None:
+    """What is wrong with one manifest entry, or None."""
+    if not isinstance(entry, dict) or not {"owner", "sha256", "pristine"} <= set(entry):
+        return "is incomplete"
+    if not isinstance(entry["owner"], str) or not isinstance(entry["sha256"], str):
+        return "has an owner or sha256 that is not a string"
+    if not isinstance(entry.get("executable", False), bool):
+        return "has an 'executable' that is not true or false"
+    pristine = entry["pristine"]
+    if not isinstance(pristine, dict) or len(pristine) != 1:
+        return "has a damaged pristine record"
+    if isinstance(pristine.get("text"), str):
+        return None
+    if isinstance(pristine.get("base64"), str):
+        try:
+            base64.b64decode(pristine["base64"], validate=True)
+        except ValueError:
+            return "has a pristine record that is not base64"
+        return None
+    return "has a damaged pristine record"
+
+
+def _load_tool(path: Path) -> dict[str, Any]:
+    """``[tool.uts]`` of the pyproject at *path*, checked key by key."""
+    import tomllib
+
+    text = read_text(path)
+    hint = "restore [tool.uts] from version control"
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StateError(
-            f"{pyproject} is missing", hint="restore it from version control"
-        ) from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise StateError(f"{pyproject} is not valid TOML: {error}") from error
-    tool = data.get("tool", {}).get("uts")
-    components = tool.get("components") if isinstance(tool, dict) else None
+        raise StateError(f"{path} is not valid TOML: {error}", hint="fix the syntax") from error
+    except RecursionError:
+        raise StateError(
+            f"{path}: arrays or tables nested too deeply to read", hint="flatten them"
+        ) from None
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise StateError(f"{_where(path, text, 'tool')}: 'tool' must be a table", hint=hint)
+    state = tool.get("uts")
+    components = state.get("components") if isinstance(state, dict) else None
     if not isinstance(components, dict) or not all(
         isinstance(c, dict) and isinstance(c.get("version"), str) for c in components.values()
     ):
         raise StateError(
-            f"{pyproject}: [tool.uts] is missing or invalid (each component needs a version)",
-            hint="restore [tool.uts] from version control",
+            f"{_where(path, text, 'tool', 'uts')}: [tool.uts] is missing or invalid "
+            "(each component needs a version)",
+            hint=hint,
         )
+    assert isinstance(state, dict)
+    for key in ("version", "recipe", "project-name", "package"):
+        if not isinstance(state.get(key, ""), str):
+            where = _where(path, text, "tool", "uts", key)
+            raise StateError(f"{where}: [tool.uts] {key} must be a string", hint=hint)
+    for name, entry in components.items():
+        for key, kind, what in (("options", dict, "a table"), ("auto", bool, "true or false")):
+            if key in entry and not isinstance(entry[key], kind):
+                where = _where(path, text, "tool", "uts", "components", name, key)
+                raise StateError(
+                    f"{where}: [tool.uts.components.{name}] {key} must be {what}", hint=hint
+                )
+    return state
+
+
+def load_project(root: Path) -> ProjectState:
+    """Read ``[tool.uts]`` and the manifest of the project at *root*, checking both."""
+    files = _load_manifest(root / MANIFEST_PATH)
+    tool = _load_tool(root / "pyproject.toml")
     return ProjectState(root, tool, files)
