@@ -105,10 +105,17 @@ class ProjectState(NamedTuple):
 
 def find_project(start: Path) -> Path:
     """The nearest directory at or above *start* holding a uts manifest."""
-    start = start.resolve()
-    for directory in (start, *start.parents):
-        if (directory / MANIFEST_PATH).is_file():
-            return directory
+    try:
+        start = start.resolve()
+        for directory in (start, *start.parents):
+            if (directory / MANIFEST_PATH).is_file():
+                return directory
+    except (OSError, ValueError) as error:  # a NUL, a name too long, a loop of links...
+        reason = getattr(error, "strerror", None) or str(error)
+        raise StateError(
+            f"cannot look for a uts project at {start}: {reason}",
+            hint="pass --project with the path of a project made by 'uts new'",
+        ) from error
     raise StateError(
         f"no uts project at or above {start} ({MANIFEST_PATH} not found)",
         hint="run inside a project made by 'uts new', or pass --project PATH",

@@ -444,3 +444,30 @@ def test_finalize_cannot_write_outside_the_project(tmp_path: Path) -> None:
 
     with pytest.raises(RenderError, match="leaves the project"):
         _compose(_plugin(tmp_path, finalize=finalize))
+
+
+# --- paths on the command line ------------------------------------------------------------
+
+
+def test_unusable_new_directory_is_a_write_error(uts: Uts, tmp_path: Path) -> None:
+    result = uts("new", "demo", "--dir", tmp_path / ("d" * 300), "--no-input")
+    assert_clear_error(result, 10, "cannot create", "too long")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unusable_project_path_is_a_state_error(uts: Uts, tmp_path: Path) -> None:
+    result = uts("status", "--project", tmp_path / ("d" * 300))
+    assert_clear_error(result, 9, "cannot look for a uts project", "too long")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["new", "demo", "--dir", "a\0b"], ["status", "--project", "a\0b"], ["info", "a\0"]],
+)
+def test_nul_in_an_argument_is_a_usage_error(uts: Uts, args: list[str]) -> None:
+    assert_clear_error(uts(*args), 2, "NUL")
+
+
+def test_bad_conflict_mode_has_a_hint(uts: Uts, project: Path) -> None:
+    result = uts("add", "monitoring", "--conflict", "merge", "--project", project)
+    assert_clear_error(result, 2, "--conflict")
