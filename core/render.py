@@ -84,9 +84,12 @@ def _checked_stats(root: Path, owner: str) -> list[tuple[str, os.stat_result]]:
         ) from error
 
 
-def template_files(root: Path) -> list[str]:
-    """Every template file under *root*, as sorted POSIX paths relative to it."""
-    return [rel for rel, _ in _template_stats(root)]
+def template_files(root: Path, owner: str = "?") -> list[str]:
+    """Every template file under *root*, as sorted POSIX paths relative to it.
+
+    A missing or unreadable *root* is a :class:`RenderError` naming component *owner*.
+    """
+    return [rel for rel, _ in _checked_stats(root, owner)]
 
 
 def check_relative(path: str, origin: str) -> str:

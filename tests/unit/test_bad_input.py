@@ -471,3 +471,11 @@ def test_nul_in_an_argument_is_a_usage_error(uts: Uts, args: list[str]) -> None:
 def test_bad_conflict_mode_has_a_hint(uts: Uts, project: Path) -> None:
     result = uts("add", "monitoring", "--conflict", "merge", "--project", project)
     assert_clear_error(result, 2, "--conflict")
+
+
+def test_info_of_a_component_whose_templates_are_missing(tmp_path: Path) -> None:
+    from uts.report import component_info
+
+    component = Component(name="web", version="1", summary="web", templates=tmp_path / "gone")
+    with pytest.raises(RenderError, match=r"'web'.*templates directory"):
+        component_info(make_registry(FakePlugin(component)), "web")

@@ -29,7 +29,7 @@ DOCUMENTED = {*range(12), 130}  # README's exit-code table (11: another writer h
 # UTS_FUZZ=N explores N fresh random examples per test instead (to hunt, not for CI).
 FUZZ = int(os.environ.get("UTS_FUZZ", "0"))
 EXAMPLES = settings(
-    max_examples=FUZZ or 120,
+    max_examples=FUZZ or 100,
     deadline=None,
     derandomize=not FUZZ,  # the same examples on every run: CI stays deterministic
     database=None,
@@ -75,6 +75,10 @@ TOKENS = [
     "null",
     "true",
     "1e999",
+    '"\\u0066astapi>=1", ',
+    '# it\'s "quoted", [x]\n',
+    ' "a\\"b", ',
+    " '''httpx\n''', ",
     "[" * 5000,  # deeper than any recursion limit, whatever the stack depth: deterministic
 ]
 STRINGS = [
