@@ -38,9 +38,10 @@ def _project_name(state: ProjectState) -> str:
     try:
         package_name(name)
     except UsageError as error:
-        line = line_of(read_text(state.root / PYPROJECT), "tool", "uts", "project-name")
+        path = state.root / PYPROJECT
+        line = line_of(read_text(path), "tool", "uts", "project-name")
         raise StateError(
-            f"{state.root / PYPROJECT}:{line}: [tool.uts] project-name: {error.message}",
+            f"{path}{f':{line}' if line else ''}: [tool.uts] project-name: {error.message}",
             hint="restore [tool.uts] from version control",
         ) from None
     return name
