@@ -333,6 +333,7 @@ def test_mutated_project_state_never_crashes_uts(
         ["diff"],
         ["add", data.draw(st.sampled_from(ADDABLE), label="add"), "--no-input"],
         ["remove", data.draw(st.sampled_from(REMOVABLE), label="remove")],
+        ["status"],  # what add and remove wrote reads back
     ]
     for command in commands:
         before = snapshot(root)
@@ -381,3 +382,5 @@ def test_mutated_recipe_never_crashes_uts_new(
         assert not os.path.lexists(out), result.err
     else:
         assert (out / ".uts").is_dir()
+        again = uts("status", "--project", out)
+        assert again.code in DOCUMENTED and "Traceback" not in again.err, again.err
