@@ -81,6 +81,7 @@ TOKENS = [
     " '''httpx\n''', ",
     "[" * 5000,  # deeper than any recursion limit, whatever the stack depth: deterministic
 ]
+RAW = [b"\xff", b"\x80", b"\xc3", b"\xed\xa0\x80", b"\xef\xbb\xbf"]  # not UTF-8, or a BOM
 STRINGS = [
     "",
     " ",
@@ -123,7 +124,11 @@ JSON_VALUES = st.one_of(st.none(), VALUES)
 
 
 # --- mutations ----------------------------------------------------------------------------
-
+#
+# Every random choice is drawn up front, as an edit; applying it to a file's content is
+# then a plain function. Draws never depend on what a file holds, so hypothesis replays
+# and shrinks an example exactly (a parser hitting the recursion limit or not, which
+# depends on the stack depth, can change an outcome but never what is drawn).
 
 # Where edits are most interesting: the keys uts reads, and the strings it edits.
 ANCHORS = [
@@ -141,48 +146,75 @@ ANCHORS = [
     b'"text"',
     b"extends",
 ]
+BYTE_OPS = ["cut", "dup", "insert", "byte", "truncate", "lines", "quotes"]
+TREE_OPS = ["set", "delete", "add", "retype", "rename", "edit", "edit"]
+TOKENS_AS_BYTES = (st.sampled_from(TOKENS) | st.text(max_size=8)).map(
+    lambda token: token.encode("utf-8", "surrogatepass")
+) | st.sampled_from(RAW)
+INDEX = st.integers(0, 2**16)  # an index into whatever there is, modulo its length
+
+BYTE_EDITS = st.fixed_dictionaries(
+    {
+        "op": st.sampled_from(BYTE_OPS),
+        "near": st.booleans(),
+        "anchor": INDEX,
+        "offset": st.integers(0, 24),
+        "at": INDEX,
+        "length": st.integers(0, 64),
+        "token": TOKENS_AS_BYTES,
+        "byte": st.integers(0, 255),
+        "line": INDEX,
+        "other": INDEX,
+        "quote": st.sampled_from([b'"""', b"'''", b"'", b'"""\n']),
+    }
+)
+EDITS = st.fixed_dictionaries(
+    {
+        "file": INDEX,
+        "kind": st.sampled_from(["bytes", "structure", "structure"]),
+        "bytes": BYTE_EDITS,
+        "slot": INDEX,
+        "tree": st.sampled_from(TREE_OPS),
+        "value": JSON_VALUES,
+        "key": st.sampled_from(STRINGS) | st.text(max_size=6),
+        "rename": INDEX,
+        "indent": st.sampled_from([None, 2]),
+    }
+)
 
 
-def mutate_bytes(data: st.DataObject, content: bytes) -> bytes:
+def mutate_bytes(edit: dict[str, Any], content: bytes) -> bytes:
     """One byte-level edit: cut, duplicate, insert a token, overwrite, truncate, swap lines."""
     size = len(content)
-    anchors = [m.start() for anchor in ANCHORS for m in re.finditer(re.escape(anchor), content)]
-    if anchors and data.draw(st.booleans(), label="near a key"):
-        start = data.draw(st.sampled_from(sorted(anchors)), label="at")
-        start = min(size, start + data.draw(st.integers(0, 24), label="offset"))
+    anchors = sorted(m.start() for a in ANCHORS for m in re.finditer(re.escape(a), content))
+    if anchors and edit["near"]:
+        start = min(size, anchors[edit["anchor"] % len(anchors)] + edit["offset"])
     else:
-        start = data.draw(st.integers(0, size), label="at")
-    end = data.draw(st.integers(start, min(size, start + 64)), label="to")
-    kind = data.draw(
-        st.sampled_from(["cut", "dup", "insert", "byte", "truncate", "lines", "quotes"]),
-        label="edit",
-    )
-    if kind == "cut":
+        start = edit["at"] % (size + 1)
+    end = min(size, start + edit["length"])
+    op = edit["op"]
+    if op == "cut":
         return content[:start] + content[end:]
-    if kind == "dup":
+    if op == "dup":
         return content[:end] + content[start:end] + content[end:]
-    if kind == "insert":
-        token = data.draw(st.sampled_from(TOKENS) | st.text(max_size=8), label="token")
-        return content[:start] + token.encode("utf-8", "surrogatepass") + content[start:]
-    if kind == "byte":
-        value = data.draw(st.integers(0, 255), label="byte")
-        return content[:start] + bytes([value]) + content[start + 1 :]
-    if kind == "truncate":
+    if op == "insert":
+        return content[:start] + edit["token"] + content[start:]
+    if op == "byte":
+        return content[:start] + bytes([edit["byte"]]) + content[start + 1 :]
+    if op == "truncate":
         return content[:start]
-    if kind == "lines":
+    if op == "lines":
         lines = content.splitlines(keepends=True)
         if len(lines) > 1:
-            i = data.draw(st.integers(0, len(lines) - 1), label="line")
-            j = data.draw(st.integers(0, len(lines) - 1), label="other line")
+            i, j = edit["line"] % len(lines), edit["other"] % len(lines)
             lines[i], lines[j] = lines[j], lines[i]
         return b"".join(lines)
     # Requote a string: the same TOML value written as a multi-line or literal string.
     found = list(re.finditer(rb'"([^"\\\n]*)"', content))
     if not found:
         return content
-    match = data.draw(st.sampled_from(found), label="string")
-    quote = data.draw(st.sampled_from([b'"""', b"'''", b"'", b'"""\n']), label="quote")
-    new = quote + match.group(1) + quote.strip()
+    match = found[edit["at"] % len(found)]
+    new = edit["quote"] + match.group(1) + edit["quote"].strip()
     return content[: match.start()] + new + content[match.end() :]
 
 
@@ -200,93 +232,87 @@ def _slots(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, Any, tupl
     return found
 
 
-def mutate_tree(data: st.DataObject, tree: Any, values: st.SearchStrategy[Any], focus: Any) -> None:
-    """One structural edit of a parsed TOML or JSON tree, favouring paths *focus* accepts."""
+def mutate_tree(edit: dict[str, Any], tree: Any, focus: Callable[[tuple[Any, ...]], bool]) -> None:
+    """One structural edit of a parsed TOML or JSON tree, at a path *focus* accepts if any."""
     slots = _slots(tree)
     focused = [slot for slot in slots if focus(slot[2])] or slots
     if not focused:
         return
-    container, key, _ = data.draw(st.sampled_from(focused), label="slot")
-    kind = data.draw(
-        st.sampled_from(["set", "delete", "add", "retype", "rename", "edit", "edit"]),
-        label="tree edit",
-    )
-    old = container[key]
-    if kind == "edit" and isinstance(old, str):  # damage a string: a pristine text, a version
-        edited = mutate_bytes(data, old.encode("utf-8", "surrogatepass"))
+    container, key, _ = focused[edit["slot"] % len(focused)]
+    op, old, value = edit["tree"], container[key], edit["value"]
+    if op == "edit" and isinstance(old, str):  # damage a string: a pristine text, a version
+        edited = mutate_bytes(edit["bytes"], old.encode("utf-8", "surrogatepass"))
         container[key] = edited.decode("utf-8", "replace")
-    elif kind == "rename" and isinstance(container, dict):
-        new_key = data.draw(st.sampled_from([*STRINGS, *container]) | st.text(max_size=6))
+    elif op == "rename" and isinstance(container, dict):
+        names = [*STRINGS, *container]
         del container[key]
-        container[new_key] = old
-    elif kind == "delete":
+        container[names[edit["rename"] % len(names)]] = old
+    elif op == "delete":
         del container[key]
-    elif kind == "add" and isinstance(container, dict):
-        container[data.draw(st.sampled_from(STRINGS) | st.text(max_size=6), label="key")] = (
-            data.draw(values, label="value")
-        )
-    elif kind == "add":
-        container.insert(key, data.draw(values, label="value"))
-    elif kind == "retype":  # the same content as another type: a list, a string
+    elif op == "add" and isinstance(container, dict):
+        container[edit["key"]] = value
+    elif op == "add":
+        container.insert(key, value)
+    elif op == "retype":  # the same content as another type: a list, a string
         container[key] = [old] if not isinstance(old, list) else str(old)
     else:
-        container[key] = data.draw(values, label="value")
+        container[key] = value
 
 
 def _focus_toml(path: tuple[Any, ...]) -> bool:
     return path[:2] == ("tool", "uts") or path[:1] == ("project",)
 
 
-def mutate_toml(data: st.DataObject, content: bytes) -> bytes:
+def mutate_toml(edit: dict[str, Any], content: bytes) -> bytes:
     """A structure-level edit of a TOML file (through tomlkit), mostly in uts's tables."""
     try:
         doc = tomlkit.parse(content.decode("utf-8"))
-    except Exception:  # not TOML (any more): edit its bytes instead
-        return mutate_bytes(data, content)
-    try:
-        mutate_tree(data, doc, VALUES, _focus_toml)
+        mutate_tree(edit, doc, _focus_toml)
         return tomlkit.dumps(doc).encode("utf-8", "surrogatepass")
-    except Exception:  # a value tomlkit cannot place there: edit the bytes instead
-        return mutate_bytes(data, content)
+    except Exception:  # not TOML, or a value tomlkit cannot place there: edit the bytes
+        return mutate_bytes(edit["bytes"], content)
 
 
-def mutate_json(data: st.DataObject, content: bytes) -> bytes:
+def mutate_json(edit: dict[str, Any], content: bytes) -> bytes:
     """A structure-level edit of a JSON file, written back in one of two layouts."""
-    tree = json.loads(content)
-    mutate_tree(data, tree, JSON_VALUES, lambda path: True)
-    if not isinstance(tree, dict | list):
-        return json.dumps(tree).encode()
-    indent = data.draw(st.sampled_from([None, 2]), label="indent")
-    return json.dumps(tree, indent=indent, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    try:
+        tree = json.loads(content)
+    except (ValueError, RecursionError):  # not JSON (any more): edit the bytes
+        return mutate_bytes(edit["bytes"], content)
+    mutate_tree(edit, tree, lambda path: True)
+    text = json.dumps(tree, indent=edit["indent"], ensure_ascii=False)
+    return text.encode("utf-8", "surrogatepass")
 
 
-def mutate_file(data: st.DataObject, path: Path) -> None:
-    """Mutate *path* in a way suited to what it holds (TOML, JSON, or anything)."""
+def mutate_file(edit: dict[str, Any], candidates: list[Path]) -> None:
+    """Apply *edit* to one of *candidates*, suited to what it holds (TOML, JSON, anything)."""
+    path = candidates[edit["file"] % len(candidates)]
     content = path.read_bytes()
-    kind = data.draw(st.sampled_from(["bytes", "structure", "structure"]), label="edit kind")
-    if kind == "bytes":
-        content = mutate_bytes(data, content)
+    if edit["kind"] == "bytes":
+        content = mutate_bytes(edit["bytes"], content)
     elif path.suffix == ".toml":
-        content = mutate_toml(data, content)
+        content = mutate_toml(edit, content)
     else:
-        try:
-            json.loads(content)
-        except ValueError:
-            content = mutate_bytes(data, content)
-        else:
-            content = mutate_json(data, content)
+        content = mutate_json(edit, content)
     path.write_bytes(content)
 
 
 # --- projects -----------------------------------------------------------------------------
 
 
+class Files(dict[str, bytes]):
+    """Files by path; shown by their number when hypothesis prints a failing example."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} files>"
+
+
 @pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+def made(tmp_path_factory: pytest.TempPathFactory) -> Files:
     """The files of one mvp project, made once; every example starts from a copy."""
     root = tmp_path_factory.mktemp("made") / "demo"
     assert main(["new", "demo", "--dir", str(root), "--no-input"]) == 0
-    return {rel: content for rel, content in snapshot(root).items() if not rel.endswith("/")}
+    return Files((rel, data) for rel, data in snapshot(root).items() if not rel.endswith("/"))
 
 
 def restore(root: Path, files: dict[str, bytes]) -> None:
@@ -319,20 +345,29 @@ REMOVABLE = ["crud", "database", "monitoring", "fastapi", "project"]
 
 
 @EXAMPLES
-@given(data=st.data())
+@given(
+    edits=st.lists(EDITS, min_size=1, max_size=3),
+    add=st.sampled_from(ADDABLE),
+    remove=st.sampled_from(REMOVABLE),
+)
 def test_mutated_project_state_never_crashes_uts(
-    uts: Uts, made: dict[str, bytes], tmp_path: Path, data: st.DataObject
+    uts: Uts,
+    made: Files,
+    tmp_path: Path,
+    edits: list[dict[str, Any]],
+    add: str,
+    remove: str,
 ) -> None:
     root = tmp_path / "demo"
     restore(root, made)
     candidates = state_files(root)
-    for _ in range(data.draw(st.integers(1, 3), label="mutations")):
-        mutate_file(data, data.draw(st.sampled_from(candidates), label="file"))
+    for edit in edits:
+        mutate_file(edit, candidates)
     commands = [
         ["status"],
         ["diff"],
-        ["add", data.draw(st.sampled_from(ADDABLE), label="add"), "--no-input"],
-        ["remove", data.draw(st.sampled_from(REMOVABLE), label="remove")],
+        ["add", add, "--no-input"],
+        ["remove", remove],
         ["status"],  # what add and remove wrote reads back
     ]
     for command in commands:
@@ -354,9 +389,9 @@ RECIPES = {
 
 
 @EXAMPLES
-@given(data=st.data())
+@given(recipe=st.sampled_from(sorted(RECIPES)), edits=st.lists(EDITS, min_size=1, max_size=3))
 def test_mutated_recipe_never_crashes_uts_new(
-    uts: Uts, tmp_path: Path, data: st.DataObject
+    uts: Uts, tmp_path: Path, recipe: str, edits: list[dict[str, Any]]
 ) -> None:
     from uts.recipe import builtin_recipe_dir
 
@@ -367,10 +402,9 @@ def test_mutated_recipe_never_crashes_uts_new(
     for name, text in RECIPES.items():
         content = (builtin_recipe_dir() / name).read_bytes() if text is None else text.encode()
         (recipes / name).write_bytes(content)
-    chosen = recipes / data.draw(st.sampled_from(sorted(RECIPES)), label="recipe")
-    for _ in range(data.draw(st.integers(1, 3), label="mutations")):
-        target = data.draw(st.sampled_from([chosen, recipes / "mine.toml"]), label="file")
-        mutate_file(data, target)
+    chosen = recipes / recipe
+    for edit in edits:  # the recipe, or the one it extends
+        mutate_file(edit, [chosen, recipes / "mine.toml"])
     out = tmp_path / "out"
     if out.exists():
         shutil.rmtree(out)
