@@ -136,16 +136,16 @@ def test_bad_project_name_in_state_is_a_state_error(uts: Uts, project: Path) -> 
     assert snapshot(project) == before
 
 
+def project_is_one(root: Path) -> None:
+    """``project = 1``, the [project] tables renamed out of its way."""
+    path = root / "pyproject.toml"
+    text = path.read_text(encoding="utf-8").replace("[project.", "[y.").replace("[project]", "[x]")
+    path.write_text("project = 1\n" + text, encoding="utf-8")
+
+
 # [project] tables uts must edit: add and remove refuse them; status and diff do not need them.
 PROJECT_DAMAGE = {
-    "project = 1": (
-        lambda r: (
-            cut(r / "pyproject.toml", "\0", "project = 1\n", "")
-            or replace(r / "pyproject.toml", "[project]", "[x]")
-            or replace(r / "pyproject.toml", "[project.", "[y.")
-        ),
-        "[project]",
-    ),
+    "project = 1": (project_is_one, "[project]"),
     "dependencies string": (
         lambda r: replace(
             r / "pyproject.toml", DEPS, 'dependencies = "fastapi"\nx = [\n    "fastapi'
