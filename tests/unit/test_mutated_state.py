@@ -90,6 +90,7 @@ STRINGS = [
     "project",
     "crud",
     "monitoring",
+    "logging",
     "fastapi>=1",
     "!!!",
     "a b",
@@ -120,6 +121,26 @@ VALUES = st.recursive(
     ),
     max_leaves=6,
 )
+# Values that look right where uts reads them: a component entry, a manifest entry, a
+# requirement; they take an example past the shape checks into planning and merging.
+PLAUSIBLE = st.sampled_from(
+    [
+        {"version": "0.1.0"},
+        {"version": "0.1.0", "auto": True},
+        {"version": "0.1.0", "options": {"resource": "order"}},
+        {"version": "9.9.9", "options": {}},
+        {"owner": "crud", "sha256": "0" * 64, "pristine": {"text": "x = 1\n"}},
+        {"owner": "project", "sha256": "0" * 64, "pristine": {"base64": "AAEC"}},
+        {"owner": "nobody", "sha256": "0" * 64, "pristine": {"text": ""}, "executable": True},
+        {"text": "[project]\ndependencies = []\n"},
+        ["fastapi>=0.1", "prometheus-client>=0.1"],
+        "0" * 64,
+        "pydantic>=2",
+        "logging",
+        "order",
+    ]
+)
+VALUES = PLAUSIBLE | VALUES
 JSON_VALUES = st.one_of(st.none(), VALUES)
 
 
