@@ -7,14 +7,24 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from uts.engine import Ask, Composition, ProjectSpec, compose
-from uts.errors import ConflictError, ResolutionError, StateError, UtsError
+from uts.engine import Ask, Composition, ProjectSpec, compose, package_name
+from uts.errors import ConflictError, ResolutionError, StateError, UsageError, UtsError
 from uts.merge import Conflict, merge3_bytes
 from uts.model import Component
 from uts.plan import Change, Confinement, Plan
 from uts.plugin.manager import Registry
 from uts.pyproject import update_pyproject
-from uts.state import STATE_OWNER, ProjectState, Record, build_state, is_state_path, records_of
+from uts.state import (
+    PROJECT_FILE,
+    STATE_OWNER,
+    ProjectState,
+    Record,
+    build_state,
+    is_state_path,
+    line_of,
+    read_text,
+    records_of,
+)
 
 __all__ = [
     "ChangeReport",
@@ -51,11 +61,25 @@ class ChangeReport:
 _PROJECT_KEYS = ("format", "recipe", "project-name", "package", "components", "version")
 
 
+def _project_name(state: ProjectState) -> str:
+    name = str(state.tool.get("project-name", state.root.name))
+    try:
+        package_name(name)
+    except UsageError as error:
+        path = state.root / PROJECT_FILE
+        line = line_of(read_text(path), "project-name") if path.is_file() else None
+        raise StateError(
+            f"{path}{f':{line}' if line else ''}: project-name: {error.message}",
+            hint="restore it from version control",
+        ) from None
+    return name
+
+
 def current_spec(state: ProjectState) -> ProjectSpec:
     """The spec the project records: rendering it gives what uts wrote last."""
     components = state.tool["components"]
     return ProjectSpec(
-        project_name=str(state.tool.get("project-name", state.root.name)),
+        project_name=_project_name(state),
         recipe=str(state.tool.get("recipe", "")),
         components=list(components),
         options={name: dict(data.get("options", {})) for name, data in components.items()},
@@ -304,6 +328,17 @@ def plan_change(
     return report
 
 
+def _text(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise StateError(
+            f"{name}:{line}: not UTF-8 text ({error.reason})",
+            hint="save it as UTF-8, or restore it from version control",
+        ) from None
+
+
 def _merge(
     report: ChangeReport,
     state: ProjectState,
@@ -327,7 +362,10 @@ def _merge(
         return merged.content
     if path == PYPROJECT:
         return update_pyproject(
-            current.decode("utf-8"), base.decode("utf-8"), new.decode("utf-8")
+            _text(current, str(state.root / path)),
+            _text(base, f"what uts wrote at {path}"),
+            new.decode("utf-8"),
+            str(state.root / path),
         ).encode("utf-8")
     merged = merge3_bytes(base, current, new, path)
     report.merged.append(path)

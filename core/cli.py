@@ -547,7 +547,10 @@ UpdateOption = Annotated[
 
 def _conflict_mode(value: str) -> bool:
     if value not in ("stop", "markers"):
-        raise UsageError(f"--conflict must be 'stop' or 'markers', not {value!r}")
+        raise UsageError(
+            f"--conflict must be 'stop' or 'markers', not {value!r}",
+            hint="--conflict=stop changes nothing on overlap; markers writes conflict markers",
+        )
     return value == "markers"
 
 
@@ -874,6 +877,11 @@ def run(argv: list[str]) -> int:
     debug = "--debug" in argv
     command = typer.main.get_command(app)
     try:
+        if any("\0" in arg for arg in argv):
+            # No shell can pass one; a caller in-process can, and paths choke on it.
+            raise UsageError(
+                "an argument contains a NUL character", hint="pass plain text arguments"
+            )
         code = command.main(args=argv, prog_name="uts", standalone_mode=False)
     except UtsError as error:
         if debug:

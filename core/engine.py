@@ -19,17 +19,26 @@ from uts.state import STATE_FORMAT, build_state, provider_of, records_of
 
 __all__ = ["Composition", "ProjectSpec", "compose", "package_name"]
 
-_PROJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]*$")
+_PROJECT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]*", re.ASCII)
+# Names end up as directory, package and database file names and as Kubernetes and
+# container names: 63 characters is the longest DNS label (RFC 1123).
+MAX_PROJECT_NAME = 63
 
 Ask = Callable[[Component, Option], Any]
 
 
 def package_name(project_name: str) -> str:
     """The import package for *project_name* (``my-shop`` gives ``my_shop``)."""
-    if not _PROJECT_NAME.match(project_name):
+    if not _PROJECT_NAME.fullmatch(project_name):
         raise UsageError(
             f"project name {project_name!r} is not valid",
             hint="start with a letter; use letters, digits, '-', '_' or '.'",
+        )
+    if len(project_name) > MAX_PROJECT_NAME:
+        raise UsageError(
+            f"project name {project_name[:20]}... is {len(project_name)} characters long; "
+            f"the limit is {MAX_PROJECT_NAME}",
+            hint=f"pick a name of at most {MAX_PROJECT_NAME} characters",
         )
     package = re.sub(r"[^a-z0-9]+", "_", project_name.lower()).strip("_")
     if keyword.iskeyword(package) or not package.isidentifier():
@@ -116,7 +125,10 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
         view = MappingProxyType({path: item.content for path, item in files.items()})
         late = FragmentStore(files={p: f for p, f in files.items()})
         registry.finalize(name, ctx, view, Contributions(name, late))
-        files = late.files
+        files = {
+            path if path in files else check_relative(path, f"component {item.owner!r}"): item
+            for path, item in late.files.items()
+        }
 
     auto = set(resolution.added_for) | (spec.auto & set(resolution.order))
     _write_pyproject(files, store)

@@ -19,7 +19,7 @@ __all__ = [
     "Option",
 ]
 
-_NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+_NAME = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -58,7 +58,8 @@ class Option:
     :param type: ``str``, ``int`` or ``bool``.
     :param default: value when nobody sets it; :data:`REQUIRED` when the user must.
     :param choices: the allowed values, if the set is closed.
-    :param pattern: a regular expression a ``str`` value must match in full.
+    :param pattern: a regular expression a ``str`` value must match in full, with ASCII
+        semantics (``\\d`` is ``[0-9]``, ``\\w`` is ``[A-Za-z0-9_]``).
     :param help: one line for ``uts info``.
     """
 
@@ -89,7 +90,9 @@ class Option:
                 f"option {where} must be one of {allowed}; got {value!r}",
                 hint=f"pick one of: {allowed}",
             )
-        if self.pattern is not None and not re.fullmatch(self.pattern, value):
+        # ASCII semantics: \d is 0-9 and \w is [A-Za-z0-9_], not every script's digits
+        # and letters, which would reach file names, image tags and URLs.
+        if self.pattern is not None and not re.fullmatch(self.pattern, value, re.ASCII):
             raise OptionError(
                 f"option {where} value {value!r} does not match {self.pattern}",
                 hint=self.help or f"use a value matching {self.pattern}",
@@ -145,7 +148,7 @@ class Component:
     releases: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
+        if not _NAME.fullmatch(self.name):
             raise ValueError(
                 f"component name {self.name!r} must be lower-case letters, digits, - or _"
             )

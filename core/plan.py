@@ -118,6 +118,16 @@ def plan_new(root: Path, files: Mapping[str, GeneratedFile], force: bool = False
     An existing non-empty directory is refused unless *force*; even then an existing
     file whose content differs is never overwritten.
     """
+    try:
+        os.lstat(root)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as error:  # a NUL, a name too long, a file in the path...
+        reason = getattr(error, "strerror", None) or str(error)
+        if not isinstance(error, NotADirectoryError):
+            raise WriteError(
+                f"cannot create {root}: {reason}", hint="choose another --dir"
+            ) from error
     if root.exists() and not root.is_dir():
         raise WriteError(f"{root} exists and is not a directory", hint="choose another --dir")
     if not force and root.is_dir() and any(root.iterdir()):

@@ -6,10 +6,14 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import tomlkit
+import tomlkit.exceptions
 import tomlkit.items
+
+from uts.errors import StateError
+from uts.state import line_of
 
 __all__ = ["requirement_name", "set_dependencies", "strip_tool_uts", "update_pyproject"]
 
@@ -63,11 +67,51 @@ def strip_tool_uts(text: str) -> str:
     return stripped
 
 
-def _groups(doc: tomlkit.TOMLDocument) -> dict[str | None, list[str]]:
+class _Source(NamedTuple):
+    """A pyproject text being edited, and how to name it in an error."""
+
+    text: str
+    name: str
+    hint: str
+
+    def fail(self, reason: str, *keys: str) -> StateError:
+        line = line_of(self.text, *keys) if keys else None
+        return StateError(f"{self.name}{f':{line}' if line else ''}: {reason}", hint=self.hint)
+
+    def parse(self) -> tomlkit.TOMLDocument:
+        try:
+            return tomlkit.parse(self.text)
+        except (tomlkit.exceptions.ParseError, RecursionError) as error:
+            raise self.fail(f"not TOML uts can edit: {error}") from error
+
+
+def _requirements(source: _Source, value: Any, *keys: str) -> list[str]:
+    where = "[project]." + ".".join(keys)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise source.fail(f"{where} must be an array of requirement strings", "project", *keys)
+    for item in value:
+        try:
+            requirement_name(item)
+        except ValueError:
+            raise source.fail(
+                f"{where} holds {str(item)!r}, which is not a requirement", "project", *keys
+            ) from None
+    return [str(item) for item in value]
+
+
+def _groups(doc: tomlkit.TOMLDocument, source: _Source) -> dict[str | None, list[str]]:
+    """Every dependency group of *doc*, checked to be what PEP 621 says it is."""
     project = doc.get("project", {})
-    groups: dict[str | None, list[str]] = {None: [str(r) for r in project.get("dependencies", [])]}
-    for group, requirements in project.get("optional-dependencies", {}).items():
-        groups[group] = [str(r) for r in requirements]
+    if not isinstance(project, Mapping):
+        raise source.fail("[project] must be a table", "project")
+    groups = {None: _requirements(source, project.get("dependencies", []), "dependencies")}
+    optional = project.get("optional-dependencies", {})
+    if not isinstance(optional, Mapping):
+        raise source.fail(
+            "[project.optional-dependencies] must be a table", "project", "optional-dependencies"
+        )
+    for group, requirements in optional.items():
+        groups[group] = _requirements(source, requirements, "optional-dependencies", group)
     return groups
 
 
@@ -92,6 +136,20 @@ class _Item:
     tail: str
 
 
+def _string_end(body: str, start: int) -> int:
+    """The index just past the TOML string at *start*: basic, literal, or multi-line."""
+    quote = body[start]
+    delimiter = quote * 3 if body.startswith(quote * 3, start) else quote
+    index = start + len(delimiter)
+    while not body.startswith(delimiter, index):
+        index += 2 if quote == '"' and body[index] == "\\" else 1
+    end = index + len(delimiter)
+    # A multi-line string may end with one or two quotes of its own: '''it's''''
+    while len(delimiter) == 3 and end - index < 5 and body.startswith(quote, end):
+        end += 1
+    return end
+
+
 def _split_array(text: str) -> tuple[list[_Item], str]:
     """Split the source of a TOML array of strings into items and the text before ``]``."""
     assert text.startswith("[") and text.endswith("]"), text
@@ -99,11 +157,9 @@ def _split_array(text: str) -> tuple[list[_Item], str]:
     while index < len(body):
         char = body[index]
         if char in "\"'":
-            end = index + 1
-            while body[end] != char:
-                end += 2 if char == '"' and body[end] == "\\" else 1
-            value = body[index : end + 1]
-            index = end + 1
+            end = _string_end(body, index)
+            value = body[index:end]
+            index = end
             tail_end = _skip_blanks(body, index)
             if tail_end < len(body) and body[tail_end] == ",":
                 tail_end += 1
@@ -188,17 +244,28 @@ def _delete(items: list[_Item], rest: str, position: int) -> str:
     return _join_array(items, rest)
 
 
-def update_pyproject(current: str, old_rendered: str, new_rendered: str) -> str:
+def update_pyproject(
+    current: str, old_rendered: str, new_rendered: str, path: str = "pyproject.toml"
+) -> str:
     """Carry what changed between two uts renderings into the user's ``pyproject.toml``.
 
     Only the requirements uts added or dropped change (and format 1's ``[tool.uts]``
-    table goes); the user's own requirements, comments, order, quoting and spacing stay as they are,
-    and removing what an earlier call added gives back the same bytes.
+    table goes); the user's own requirements, comments, order, quoting and spacing stay
+    as they are, and removing what an earlier call added gives back the same bytes. A
+    file (or uts's record of it) whose dependency tables are not what PEP 621 says is a
+    :class:`StateError` naming *path* and the line.
     """
-    doc = tomlkit.parse(current)
-    old_groups = _groups(tomlkit.parse(old_rendered))
+    mine = _Source(current, path, "fix it by hand (PEP 621), or restore it from version control")
+    record = _Source(
+        old_rendered,
+        "what uts wrote at pyproject.toml (its recorded base)",
+        "restore .uts/ from version control",
+    )
+    doc = mine.parse()
+    _groups(doc, mine)  # checked before anything is edited
+    old_groups = _groups(record.parse(), record)
     new_doc = tomlkit.parse(new_rendered)
-    new_groups = _groups(new_doc)
+    new_groups = _groups(new_doc, _Source(new_rendered, "uts's rendering of pyproject.toml", ""))
     for group in sorted(set(old_groups) | set(new_groups), key=lambda g: g or ""):
         old, new = old_groups.get(group, []), new_groups.get(group, [])
         dropped = [r for r in old if r not in new]

@@ -115,11 +115,26 @@ def _fail(path: Path, text: str, key: str | None, reason: str, hint: str) -> Rec
 
 def _read(path: Path) -> tuple[dict[str, Any], str]:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as error:
-        raise RecipeError(f"cannot read recipe {path}: {error.strerror}") from error
+        raise RecipeError(
+            f"cannot read recipe {path}: {error.strerror}", hint="check the path and permissions"
+        ) from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise RecipeError(
+            f"{path}:{line}: not UTF-8 text ({error.reason})",
+            hint="TOML files are UTF-8: save the recipe as UTF-8 and run again",
+        ) from None
     try:
         return tomllib.loads(text), text
+    except RecursionError:
+        raise RecipeError(
+            f"{path}: arrays or tables nested too deeply to read",
+            hint="a recipe names components and option values: flatten it",
+        ) from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         match = _DECODE_POSITION.search(message)

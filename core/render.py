@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import marshal
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable, MutableMapping
@@ -30,6 +31,7 @@ __all__ = ["TemplateCache", "check_relative", "render_templates", "template_file
 TEMPLATE_SUFFIX = ".jinja"
 _SKIP_DIRS = {"__pycache__"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _KEEP = 64  # cache files: one per template directory (per component, per installation)
 _ENV_SETTINGS: dict[str, Any] = {
     "undefined": jinja2.StrictUndefined,
@@ -69,14 +71,38 @@ def _template_stats(root: Path) -> list[tuple[str, os.stat_result]]:
     return sorted(found)
 
 
-def template_files(root: Path) -> list[str]:
-    """Every template file under *root*, as sorted POSIX paths relative to it."""
-    return [rel for rel, _ in _template_stats(root)]
+def _checked_stats(root: Path, owner: str) -> list[tuple[str, os.stat_result]]:
+    """:func:`_template_stats`, with a missing or unreadable directory as a RenderError."""
+    hint = f"the plugin {owner!r} declares templates it does not ship; reinstall or fix it"
+    try:
+        return _template_stats(root)
+    except (FileNotFoundError, NotADirectoryError):
+        raise RenderError(
+            f"component {owner!r}: templates directory {root} does not exist", hint=hint
+        ) from None
+    except OSError as error:
+        raise RenderError(
+            f"component {owner!r}: cannot read templates in {root}: {error.strerror}", hint=hint
+        ) from error
+
+
+def template_files(root: Path, owner: str = "?") -> list[str]:
+    """Every template file under *root*, as sorted POSIX paths relative to it.
+
+    A missing or unreadable *root* is a :class:`RenderError` naming component *owner*.
+    """
+    return [rel for rel, _ in _checked_stats(root, owner)]
 
 
 def check_relative(path: str, origin: str) -> str:
     """Return *path* normalised, refusing absolute paths, ``..`` and empty segments."""
     posix = path.replace("\\", "/")
+    if _CONTROL.search(path):
+        # A NUL cannot be in a file name at all; the others would reach terminals and scripts.
+        raise RenderError(
+            f"{origin}: output path {path!r} contains a control character",
+            hint="file names must be printable text",
+        )
     if posix.startswith("/") or (len(path) > 1 and path[1] == ":"):
         raise RenderError(
             f"{origin}: output path {path!r} is absolute", hint="write inside the project"
@@ -154,8 +180,16 @@ class _Loader(jinja2.BaseLoader):
         filename = os.path.join(self.root, name)
 
         def compile_source() -> CodeType:
-            with open(filename, encoding="utf-8") as handle:
-                source = handle.read()
+            with open(filename, "rb") as handle:
+                data = handle.read()
+            try:
+                source = data.decode("utf-8")
+            except UnicodeDecodeError as error:
+                line = data[: error.start].count(b"\n") + 1
+                raise RenderError(
+                    f"template {name}, line {line}: not UTF-8 text ({error.reason})",
+                    hint="save the template as UTF-8, or drop its .jinja suffix to copy it as is",
+                ) from None
             return environment.compile(source, name, filename)  # type: ignore[no-any-return]
 
         code = self.cache.code(name, info.st_size, info.st_mtime_ns, compile_source)
@@ -169,7 +203,7 @@ class _Loader(jinja2.BaseLoader):
 
 def render_templates(root: Path, owner: str, variables: dict[str, Any]) -> dict[str, GeneratedFile]:
     """Render every file under *root* for component *owner*."""
-    stats = _template_stats(root)
+    stats = _checked_stats(root, owner)
     cache = TemplateCache(root)
     loader = _Loader(root, dict(stats), cache)
     env = jinja2.Environment(loader=loader, **_ENV_SETTINGS)
@@ -189,8 +223,7 @@ def render_templates(root: Path, owner: str, variables: dict[str, Any]) -> dict[
                 text = _render(lambda rel=rel: loader.load(env, rel).render(variables), where)
                 data = text.replace("\r\n", "\n").encode("utf-8")
             else:
-                with open(os.path.join(root, rel), "rb") as handle:
-                    data = handle.read()
+                data = _read_verbatim(os.path.join(root, rel), where)
             target = check_relative(target, where)
             if target in out:
                 raise RenderError(f"{where}: two templates render to {target}")
@@ -226,9 +259,38 @@ def _render_path(
     return "/".join(parts)
 
 
+def _read_verbatim(path: str, where: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise RenderError(
+            f"{where}: cannot read it: {error.strerror}", hint="reinstall or fix the plugin"
+        ) from error
+
+
+def _template_line(error: BaseException) -> str:
+    """ ", line N" of the innermost template frame of *error*'s traceback, if any.
+
+    Jinja rewrites tracebacks so that template code shows as frames of the template's
+    own file and line.
+    """
+    line = None
+    trace = error.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename.endswith(TEMPLATE_SUFFIX):
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return f", line {line}" if line else ""
+
+
 def _render(render: Any, where: str) -> str:
     try:
         return str(render())
+    except RenderError as error:
+        if where not in error.message:
+            error.message = f"{where}: {error.message}"
+        raise
     except jinja2.UndefinedError as error:
         raise RenderError(
             f"{where}: undefined variable: {error.message}",
@@ -238,3 +300,8 @@ def _render(render: Any, where: str) -> str:
         raise RenderError(f"{where}, line {error.lineno}: {error.message}") from error
     except jinja2.TemplateError as error:
         raise RenderError(f"{where}: {error}") from error
+    except Exception as error:  # a template's own expression failed: {{ 1 // 0 }}, ...
+        raise RenderError(
+            f"{where}{_template_line(error)}: {type(error).__name__}: {error}",
+            hint="this is a bug in the template; --debug shows the traceback",
+        ) from error

@@ -101,7 +101,9 @@ def component_info(registry: Registry, name: str) -> dict[str, Any]:
     component = loaded.component
     files = []
     if component.templates is not None:
-        files = [path.removesuffix(TEMPLATE_SUFFIX) for path in template_files(component.templates)]
+        files = [
+            path.removesuffix(TEMPLATE_SUFFIX) for path in template_files(component.templates, name)
+        ]
     data: dict[str, Any] = {
         "name": component.name,
         "version": component.version,
@@ -138,7 +140,7 @@ def component_info(registry: Registry, name: str) -> dict[str, Any]:
         {"slot": item.slot, "key": item.key, "value": item.value} for item in store.items
     ]
     for _, directory in store.template_dirs:
-        data["files"] += [p.removesuffix(TEMPLATE_SUFFIX) for p in template_files(directory)]
+        data["files"] += [p.removesuffix(TEMPLATE_SUFFIX) for p in template_files(directory, name)]
     data["files"] += sorted(store.files)
     return data
 

@@ -48,11 +48,13 @@ __all__ = [
     "find_project",
     "has_conflict_markers",
     "is_state_path",
+    "line_of",
     "link_on_the_way",
     "load_project",
     "parse_component",
     "parse_project",
     "provider_of",
+    "read_text",
     "records_of",
 ]
 
@@ -486,20 +488,70 @@ def find_project(start: Path) -> Path:
     """The nearest directory at or above *start* holding uts's state (or a journal)."""
     from uts.journal import JOURNAL_NAME
 
-    start = start.resolve()
-    for directory in (start, *start.parents):
-        # A journal marks a project too: an interrupted `uts new --force` may have one
-        # before it has any state, and the command must find it to recover.
-        if (
-            (directory / PROJECT_FILE).is_file()
-            or (directory / MANIFEST_PATH).is_file()
-            or (directory / JOURNAL_NAME).is_file()
-        ):
-            return directory
+    try:
+        start = start.resolve()
+        for directory in (start, *start.parents):
+            # A journal marks a project too: an interrupted `uts new --force` may have one
+            # before it has any state, and the command must find it to recover.
+            if (
+                (directory / PROJECT_FILE).is_file()
+                or (directory / MANIFEST_PATH).is_file()
+                or (directory / JOURNAL_NAME).is_file()
+            ):
+                return directory
+    except (OSError, ValueError) as error:  # a NUL, a name too long, a loop of links...
+        reason = getattr(error, "strerror", None) or str(error)
+        raise StateError(
+            f"cannot look for a uts project at {start}: {reason}",
+            hint="pass --project with the path of a project made by 'uts new'",
+        ) from error
     raise StateError(
         f"no uts project at or above {start} ({PROJECT_FILE} not found)",
         hint="run inside a project made by 'uts new', or pass --project PATH",
     )
+
+
+def line_of(text: str, *keys: str) -> int | None:
+    """The line where *keys* are written, each searched from the line of the one before.
+
+    ``line_of(text, "tool", "uts", "components", "api")`` finds the line of
+    ``[tool.uts.components.api]``; good enough to point a user at a TOML key.
+    """
+    lines = text.splitlines()
+    found, start = None, 0
+    for key in keys:
+        name = rf"[\"']?{re.escape(key)}[\"']?"
+        pattern = re.compile(rf"\s*(\[+[^\]]*(?<![\w-]){name}(?![\w-])|{name}\s*[.=])")
+        for number in range(start, len(lines)):
+            if pattern.match(lines[number]):
+                found, start = number + 1, number
+                break
+        else:
+            return found
+    return found
+
+
+def read_text(path: Path) -> str:
+    """The UTF-8 text of *path*; unreadable or undecodable is a :class:`StateError`."""
+    hint = "restore it from version control"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise StateError(f"{path} is missing", hint=hint) from None
+    except IsADirectoryError:
+        raise StateError(f"{path} is not a file", hint=hint) from None
+    except OSError as failure:
+        raise StateError(
+            f"cannot read {path}: {failure.strerror}", hint="check its permissions"
+        ) from failure
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as failure:
+        line = data[: failure.start].count(b"\n") + 1
+        raise StateError(
+            f"{path}:{line}: not UTF-8 text ({failure.reason})",
+            hint="save it as UTF-8, or " + hint,
+        ) from None
 
 
 def load_project(root: Path) -> ProjectState:

@@ -18,7 +18,7 @@ from uts.plugin import Component, Context, Contributions, impl
 PLACEHOLDER = "change-this-to-a-long-random-secret-key"
 """Default of every secret setting; the generated ``Settings`` refuses it in production."""
 
-_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 # The generated settings module is formatted with this line length (ruff's default 88).
 _MAX_LINE = 88
 
@@ -43,7 +43,7 @@ def setting(
     :param secret: a ``SecretStr`` whose default is :data:`PLACEHOLDER`, refused
         outside development and tests.
     """
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ValueError(f"setting name {name!r} must be snake_case")
     if secret:
         annotation, source, shown = "SecretStr", "SecretStr(PLACEHOLDER)", PLACEHOLDER

@@ -96,7 +96,7 @@ NAMES = st.sampled_from(["attrs", "orjson", "httpx", "rich", "click", "numpy", "
 @st.composite
 def documents(draw: st.DrawFn) -> str:
     """Valid pyproject files in assorted hand-written styles around uts's requirements."""
-    quote = draw(st.sampled_from(['"', "'"]))
+    quote = draw(st.sampled_from(['"', "'", '"""', "'''"]))  # multi-line strings too
     user = draw(st.lists(NAMES, unique=True, max_size=4))
     items = [*user, "fastapi>=0.1", "sqlmodel>=0.0.2"]
     items = draw(st.permutations(items))
