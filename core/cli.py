@@ -168,6 +168,7 @@ def new(
     ask = _prompt if _interactive(no_input) else None
     composition = compose(registry, spec, ask)
     root = (directory if directory is not None else Path(name)).absolute()
+    plan_new(root, {}, force=True)  # an unusable --dir is a clear error before anything
     journal = _journal()
     if root.is_dir():  # an interrupted `new --force` there is undone first
         journal.recover(root)
