@@ -160,6 +160,20 @@ def test_remove_killed_at_every_operation(
     print(f"\nuts remove monitoring: {outcomes}")
 
 
+def test_update_killed_at_every_operation(
+    uts: Uts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A project uts 0.1.0 wrote: its project component (0.1.0) is older than the
+    # installed one, so `uts update` has real work (README and pyproject rewritten).
+    root = tmp_path / "base" / "demo"
+    shutil.copytree(Path(__file__).parent.parent / "data" / "format1-mvp", root)
+    assert uts("status", "--project", root).code == 0  # the one-time upgrade to format 2
+    plan = captured_plan(uts, monkeypatch, "update", "--project", root)
+    assert [c.path for c in plan.effective if c.path.startswith("README")] == ["README.md"]
+    outcomes = crash_everywhere(tmp_path, root, plan, next_command(uts))
+    print(f"\nuts update: {outcomes}")
+
+
 def test_new_force_killed_at_every_operation(
     uts: Uts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
