@@ -14,8 +14,6 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jinja2
-
 __all__ = [
     "FILTERS",
     "EscapeError",
@@ -33,8 +31,12 @@ __all__ = [
 ]
 
 
-class EscapeError(jinja2.TemplateRuntimeError, ValueError):
-    """A value that the target format cannot represent."""
+class EscapeError(ValueError):
+    """A value that the target format cannot represent (a render error, exit 7).
+
+    Not a Jinja2 exception: plugins import these helpers to build values, and that must
+    not import the template engine (``uts check`` and ``uts outdated`` load plugins).
+    """
 
 
 # Characters no format here may hold raw: C0 and C1 controls but tab (and line feed,

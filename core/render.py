@@ -23,7 +23,7 @@ import jinja2
 from uts import __version__
 from uts.cache import cache_dir, store
 from uts.errors import RenderError
-from uts.escape import FILTERS
+from uts.escape import FILTERS, EscapeError
 from uts.model import GeneratedFile, refuse_state_path
 
 __all__ = ["TemplateCache", "check_relative", "render_templates", "template_files"]
@@ -298,7 +298,7 @@ def _render(render: Any, where: str) -> str:
         ) from error
     except jinja2.TemplateSyntaxError as error:
         raise RenderError(f"{where}, line {error.lineno}: {error.message}") from error
-    except jinja2.TemplateError as error:
+    except (jinja2.TemplateError, EscapeError) as error:
         raise RenderError(f"{where}: {error}") from error
     except Exception as error:  # a template's own expression failed: {{ 1 // 0 }}, ...
         raise RenderError(

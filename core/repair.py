@@ -212,9 +212,14 @@ def state_findings(root: Path, registry: Registry | None = None) -> list[str]:
         return found
     state = _state(scan)
     if registry is not None:
-        from uts.change import render_recorded
 
-        state.render = lambda: render_recorded(registry, state)
+        def render() -> dict[str, bytes] | None:
+            # Imported only when a base must be rendered: it brings the renderer (Jinja2).
+            from uts.change import render_recorded
+
+            return render_recorded(registry, state)
+
+        state.render = render
     changed = [item.path for item in state.drift() if item.status == "modified"]
     for path, data in state.bases(changed).items():
         if data is None:

@@ -183,6 +183,18 @@ def test_help_and_version_import_no_plugin_jinja_or_tomlkit(args: list[str]) -> 
         assert {"typer", "typing"} & modules == set()  # typing alone costs ~8 ms
 
 
+@pytest.mark.parametrize("command", ["check", "outdated", "status"])
+def test_read_commands_do_not_import_the_renderer(command: str, tmp_path: Path) -> None:
+    # They load the project's plugins (for versions) but render nothing: as cheap as `list`.
+    root = tmp_path / "demo"
+    made = subprocess.run(
+        [sys.executable, "-m", "uts", "new", "demo", "--dir", str(root)], capture_output=True
+    )
+    assert made.returncode == 0, made.stderr
+    modules = _imported_modules(command, "--project", str(root))
+    assert {"jinja2", "uts.engine", "uts.render", "merge3", "tomlkit"} & modules == set()
+
+
 def test_new_imports_only_the_components_of_its_recipe(site: Path, tmp_path: Path) -> None:
     add_plugin(site, "uts-broken", "broken", "raise RuntimeError('kaboom')")
     code = (
