@@ -69,6 +69,11 @@ ID_LENGTH = 16
 """Hex digits of a blob id kept per file: 64 bits, so that the state of a CORE project
 stays under 5 % of the files it tracks (40 digits would not)."""
 
+MAX_NAME = 255
+"""Bytes in one file name: the limit of ext4, APFS, NTFS (in UTF-16 units) and others."""
+MAX_PATH = 1024
+"""Bytes in a recorded path: macOS's PATH_MAX, a quarter of Linux's."""
+
 _PROJECT_KEYS = ("format", "recipe", "project-name", "package")
 COMPONENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _HEX = re.compile(r"^[0-9a-f]{7,40}$")
@@ -98,6 +103,15 @@ def check_entry(where: str, rel: str) -> None:
         or re.match(r"^[A-Za-z]:", rel)
     ):
         raise StateError(f"{where}: entry {rel!r} names a file outside the project", hint=_RESTORE)
+    # No file system holds such a name, and stat() on it fails with ENAMETOOLONG.
+    if len(rel.encode("utf-8", "surrogatepass")) > MAX_PATH or any(
+        len(part.encode("utf-8", "surrogatepass")) > MAX_NAME for part in parts
+    ):
+        raise StateError(
+            f"{where}: entry {rel[:40]!r}... names a file no file system holds "
+            f"(a name over {MAX_NAME} bytes, or a path over {MAX_PATH})",
+            hint=_RESTORE,
+        )
 
 
 def link_on_the_way(root: Path, rel: str, checked: set[str] | None = None) -> str | None:

@@ -163,6 +163,14 @@ STATE_DAMAGE: dict[str, tuple[Callable[[Path], object], list[str]]] = {
         lambda r: sub(r / DATABASE, FILE_ID, '"demo/database.py" = "zzz"'),
         ["database.toml:10:", "demo/database.py"],
     ),
+    "file name too long": (
+        _database('"demo/database.py"', '"demo/' + "d" * 256 + '.py"'),
+        ["database.toml:10:", "no file system holds"],
+    ),
+    "file path too long": (
+        _database('"demo/database.py"', '"' + "d/" * 600 + 'database.py"'),
+        ["database.toml:10:", "no file system holds"],
+    ),
     "file outside the project": (
         _database('"demo/database.py"', '"../database.py"'),
         ["database.toml:10:", "outside the project"],
@@ -366,6 +374,7 @@ MANIFEST_DAMAGE: dict[str, Callable[[Path], object]] = {
     "executable = 'no'": _manifest(r'"owner": "project"', '"owner": "project", "executable": "no"'),
     "files = list": _manifest(r'"files": \{', '"files": [], "x": {'),
     "entry = list": _manifest(r'"\.gitignore": \{[^\n]*\}', '".gitignore": []'),
+    "entry name too long": _manifest(r'"\.gitignore": \{', '"' + "g" * 256 + '": {'),
     "entry outside": _manifest(r'"\.gitignore": \{', '"../.gitignore": {'),
     "format = 2": _manifest(r'"format": 1', '"format": 2'),
     "a list": lambda r: (r / ".uts/manifest.json").write_text("[]"),
