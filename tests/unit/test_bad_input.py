@@ -281,6 +281,10 @@ PROJECT_DAMAGE = {
         lambda r: replace(r / "pyproject.toml", DEV, 'dev = "x"\nx = [\n    "httpx'),
         "dev",
     ),
+    "a key written twice": (
+        lambda r: replace(r / "pyproject.toml", "strict = true", 'strict = true\nfiles = ["x"]'),
+        'Key "files" already exists',
+    ),
     "optional-dependencies = 3": (
         lambda r: replace(
             r / "pyproject.toml",
