@@ -30,6 +30,7 @@ from uts.state import (
     ProjectState,
     Record,
     build_state,
+    check_components_dir,
     component_file,
     has_conflict_markers,
     parse_component,
@@ -175,6 +176,10 @@ def scan_state(root: Path) -> Scan:
             key: _agree(scan, PROJECT_FILE, key, [p[key] for p in projects if key in p])
             for key in keys
         }
+    try:
+        check_components_dir(root)
+    except StateError as error:
+        _problem(scan, error)
     for path in sorted((root / COMPONENTS_DIR).glob("*.toml")):
         rel = f"{COMPONENTS_DIR}/{path.name}"
         if not COMPONENT_NAME.match(path.stem):

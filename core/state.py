@@ -42,6 +42,7 @@ __all__ = [
     "ProjectState",
     "Record",
     "build_state",
+    "check_components_dir",
     "check_entry",
     "component_file",
     "decode_pristine",
@@ -590,6 +591,14 @@ def read_text(path: Path) -> str:
         ) from None
 
 
+def check_components_dir(root: Path) -> None:
+    """No components directory is a project without components (adopted); a file there is
+    damage, never a reason to read no component at all."""
+    folder = root / COMPONENTS_DIR
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise StateError(f"{folder} is not a directory", hint=_RESTORE)
+
+
 def load_project(root: Path) -> ProjectState:
     """Read and check the state of the project at *root* (format 2, or format 1 to upgrade)."""
     project = root / PROJECT_FILE
@@ -607,6 +616,7 @@ def load_project(root: Path) -> ProjectState:
         return load_legacy(root)
     text = read_text(project)
     tool = parse_project(project, _parse(project, text), text)
+    check_components_dir(root)
     components: dict[str, dict[str, Any]] = {}
     files: dict[str, dict[str, Any]] = {}
     state_paths = [PROJECT_FILE]

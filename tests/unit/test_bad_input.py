@@ -135,6 +135,10 @@ STATE_DAMAGE: dict[str, tuple[Callable[[Path], object], list[str]]] = {
     ),
     "component a directory": (lambda r: directory(r / DATABASE), ["database.toml", "not a file"]),
     "component not TOML": (lambda r: append(r / DATABASE, b"[x\n"), ["database.toml", "TOML"]),
+    "components a file": (
+        lambda r: (shutil.rmtree(r / ".uts/components"), (r / ".uts/components").write_text("")),
+        [".uts/components", "not a directory"],
+    ),
     "version = 5": (_database('version = "0.1.0"', "version = 5"), ["database.toml:1:", "version"]),
     "version missing": (_database('version = "0.1.0"\n', ""), ["database.toml", "version"]),
     "order = '2'": (_database("order = 2", 'order = "2"'), ["database.toml:2:", "order"]),
