@@ -81,7 +81,7 @@ class _Source(NamedTuple):
     def parse(self) -> tomlkit.TOMLDocument:
         try:
             return tomlkit.parse(self.text)
-        except (tomlkit.exceptions.ParseError, RecursionError) as error:
+        except (tomlkit.exceptions.TOMLKitError, RecursionError) as error:  # KeyAlreadyPresent too
             raise self.fail(f"not TOML uts can edit: {error}") from error
 
 

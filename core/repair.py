@@ -11,6 +11,7 @@ without a rendering to decide it.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +30,12 @@ from uts.state import (
     ProjectState,
     Record,
     build_state,
+    check_components_dir,
     component_file,
     has_conflict_markers,
     parse_component,
     parse_project,
+    read_text,
 )
 
 if TYPE_CHECKING:
@@ -87,11 +90,17 @@ class Scan:
         return {**self.project, "components": dict(ordered)}
 
 
-def _sides(scan: Scan, rel: str) -> list[dict[str, Any]]:
+def _problem(scan: Scan, error: StateError) -> None:
+    """*error*'s message, paths under the project shown relative to it."""
+    scan.problems.append(error.message.replace(f"{scan.root}{os.sep}", ""))
+
+
+def _sides(scan: Scan, rel: str) -> list[tuple[dict[str, Any], str]]:
+    """Each side of the state file *rel* (one without conflict markers): data and text."""
     try:
-        text = (scan.root / rel).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        scan.problems.append(f"{rel}: cannot be read: {error}")
+        text = read_text(scan.root / rel)
+    except StateError as error:
+        _problem(scan, error)
         return []
     texts = [text]
     if has_conflict_markers(text):
@@ -100,9 +109,12 @@ def _sides(scan: Scan, rel: str) -> list[dict[str, Any]]:
     sides = []
     for side in texts:
         try:
-            sides.append(tomllib.loads(side))
+            sides.append((tomllib.loads(side), side))
         except tomllib.TOMLDecodeError as error:
             scan.problems.append(f"{rel}: not valid TOML: {error}")
+            return []
+        except RecursionError:
+            scan.problems.append(f"{rel}: not valid TOML: nested too deeply")
             return []
     return sides
 
@@ -114,14 +126,14 @@ def _agree(scan: Scan, rel: str, key: str, values: list[Any]) -> Any:
     return values[0]
 
 
-def _merge_component(scan: Scan, rel: str, sides: list[dict[str, Any]]) -> None:
+def _merge_component(scan: Scan, rel: str, sides: list[tuple[dict[str, Any], str]]) -> None:
     name = rel.rpartition("/")[2].removesuffix(".toml")
     parsed = []
-    for side in sides:
+    for side, text in sides:
         try:
-            parsed.append(parse_component(scan.root / rel, side))
+            parsed.append(parse_component(scan.root / rel, side, text))
         except StateError as error:
-            scan.problems.append(error.message.replace(str(scan.root / rel), rel))
+            _problem(scan, error)
             return
     datas = [data for data, _ in parsed]
     merged = {
@@ -145,20 +157,18 @@ def _merge_component(scan: Scan, rel: str, sides: list[dict[str, Any]]) -> None:
 def scan_state(root: Path) -> Scan:
     """Read every state file of *root*, taking both sides of any conflict."""
     scan = Scan(root)
-    if not (root / PROJECT_FILE).is_file():
-        if (root / MANIFEST_PATH).is_file():
-            scan.problems.append(
-                f"{MANIFEST_PATH}: state format 1 (run 'uts status' once to upgrade it)"
-            )
+    if not os.path.lexists(root / PROJECT_FILE):
+        if os.path.lexists(root / MANIFEST_PATH):
+            _format_1(scan)
         else:
             scan.problems.append(f"{PROJECT_FILE} is missing (restore it from version control)")
         return scan
     projects = []
-    for side in _sides(scan, PROJECT_FILE):
+    for side, text in _sides(scan, PROJECT_FILE):
         try:
-            projects.append(parse_project(root / PROJECT_FILE, side))
+            projects.append(parse_project(root / PROJECT_FILE, side, text))
         except StateError as error:
-            scan.problems.append(error.message.replace(str(root / PROJECT_FILE), PROJECT_FILE))
+            _problem(scan, error)
     if projects:
         keys = sorted({key for project in projects for key in project})
         # A key only one side has (added on one branch) is kept; both sides' values must agree.
@@ -166,15 +176,33 @@ def scan_state(root: Path) -> Scan:
             key: _agree(scan, PROJECT_FILE, key, [p[key] for p in projects if key in p])
             for key in keys
         }
+    try:
+        check_components_dir(root)
+    except StateError as error:
+        _problem(scan, error)
     for path in sorted((root / COMPONENTS_DIR).glob("*.toml")):
         rel = f"{COMPONENTS_DIR}/{path.name}"
         if not COMPONENT_NAME.match(path.stem):
             scan.problems.append(f"{rel}: {path.stem!r} is not a component name (move it away)")
-        elif path.is_file():
+        else:
             sides = _sides(scan, rel)
             if sides:
                 _merge_component(scan, rel, sides)
     return scan
+
+
+def _format_1(scan: Scan) -> None:
+    """The one finding of a format-1 project: it upgrades, or why it cannot."""
+    from uts.upgrade import load_legacy
+
+    try:
+        load_legacy(scan.root)  # reads only: the upgrade itself is the next command's
+    except StateError as error:
+        _problem(scan, error)
+    else:
+        scan.problems.append(
+            f"{MANIFEST_PATH}: state format 1 (run 'uts status' once to upgrade it)"
+        )
 
 
 def _describe(records: set[Record]) -> str:
@@ -203,7 +231,11 @@ def state_findings(root: Path, registry: Registry | None = None) -> list[str]:
             if name not in registry.components:
                 continue  # a missing provider is reported by uts check itself
             for required in registry.metadata[name].requires:
-                if required not in scan.components:
+                # A requirement whose state file is damaged is reported as such above.
+                if (
+                    required not in scan.components
+                    and not (root / component_file(required)).exists()
+                ):
                     found.append(
                         f"{component_file(name)}: {name!r} requires {required!r}, which is not "
                         f"in the project (uts add {required})"

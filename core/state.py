@@ -42,6 +42,7 @@ __all__ = [
     "ProjectState",
     "Record",
     "build_state",
+    "check_components_dir",
     "check_entry",
     "component_file",
     "decode_pristine",
@@ -68,6 +69,11 @@ STATE_OWNER = "uts"
 ID_LENGTH = 16
 """Hex digits of a blob id kept per file: 64 bits, so that the state of a CORE project
 stays under 5 % of the files it tracks (40 digits would not)."""
+
+MAX_NAME = 255
+"""Bytes in one file name: the limit of ext4, APFS, NTFS (in UTF-16 units) and others."""
+MAX_PATH = 1024
+"""Bytes in a recorded path: macOS's PATH_MAX, a quarter of Linux's."""
 
 _PROJECT_KEYS = ("format", "recipe", "project-name", "package")
 COMPONENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -98,6 +104,15 @@ def check_entry(where: str, rel: str) -> None:
         or re.match(r"^[A-Za-z]:", rel)
     ):
         raise StateError(f"{where}: entry {rel!r} names a file outside the project", hint=_RESTORE)
+    # No file system holds such a name, and stat() on it fails with ENAMETOOLONG.
+    if len(rel.encode("utf-8", "surrogatepass")) > MAX_PATH or any(
+        len(part.encode("utf-8", "surrogatepass")) > MAX_NAME for part in parts
+    ):
+        raise StateError(
+            f"{where}: entry {rel[:40]!r}... names a file no file system holds "
+            f"(a name over {MAX_NAME} bytes, or a path over {MAX_PATH})",
+            hint=_RESTORE,
+        )
 
 
 def link_on_the_way(root: Path, rel: str, checked: set[str] | None = None) -> str | None:
@@ -268,63 +283,81 @@ def _parse(path: Path, text: str) -> dict[str, Any]:
         raise StateError(
             f"{path} is not valid TOML: {error}", hint="restore it from version control"
         ) from error
+    except RecursionError:  # tomllib recurses once per nested array or table
+        raise StateError(
+            f"{path} is not valid TOML: nested too deeply", hint="restore it from version control"
+        ) from None
 
 
-def parse_project(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Check the content of ``.uts/project.toml`` read from *path*."""
+def _at(path: Path, text: str | None, *keys: str) -> str:
+    """*path*, with the line where *keys* are written when *text* is given and has them."""
+    line = line_of(text, *keys) if text is not None and keys else None
+    return f"{path}:{line}" if line else str(path)
+
+
+def parse_project(path: Path, data: Mapping[str, Any], text: str | None = None) -> dict[str, Any]:
+    """Check the content of ``.uts/project.toml`` read from *path* (*text*: to name lines)."""
     if data.get("format") != STATE_FORMAT:
         raise StateError(
-            f"{path}: format {data.get('format')!r} is not uts's state format {STATE_FORMAT}",
+            f"{_at(path, text, 'format')}: format {data.get('format')!r} is not uts's state "
+            f"format {STATE_FORMAT}",
             hint="a newer uts wrote it: upgrade uts, or restore the file from version control",
         )
     for key in _PROJECT_KEYS[1:]:
         if key in data and not isinstance(data[key], str):
             raise StateError(
-                f"{path}: {key} must be a string", hint="restore it from version control"
+                f"{_at(path, text, key)}: {key} must be a string",
+                hint="restore it from version control",
             )
     return dict(data)
 
 
 def parse_component(
-    path: Path, data: Mapping[str, Any]
+    path: Path, data: Mapping[str, Any], text: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Record]]:
-    """Check a component's state file (*path*): its data and its file records."""
+    """Check a component's state file (*path*): its data and its file records.
+
+    *text*, the file's text, lets an error name the line at fault.
+    """
     name = path.name.removesuffix(".toml")
 
-    def bad(what: str) -> StateError:
+    def bad(what: str, *keys: str) -> StateError:
         return StateError(
-            f"{path}: {what}", hint="restore it from version control, or run 'uts repair'"
+            f"{_at(path, text, *keys)}: {what}",
+            hint="restore it from version control, or run 'uts repair'",
         )
 
     if not isinstance(data.get("version"), str):
-        raise bad("version is missing or not a string")
+        raise bad("version is missing or not a string", "version")
     component: dict[str, Any] = {"version": data["version"]}
     if "order" in data:
         if not isinstance(data["order"], int) or isinstance(data["order"], bool):
-            raise bad("order must be an integer")
+            raise bad("order must be an integer", "order")
         component["order"] = data["order"]
     provider = data.get("provider")
     if provider is not None:
         if not isinstance(provider, str) or not provider.strip():
-            raise bad("provider must be a string: 'DISTRIBUTION VERSION'")
+            raise bad("provider must be a string: 'DISTRIBUTION VERSION'", "provider")
         distribution, _, version = provider.strip().partition(" ")
         component["provider"] = {"distribution": distribution, "version": version.strip()}
     if not isinstance(data.get("auto", False), bool):
-        raise bad("auto must be true or false")
+        raise bad("auto must be true or false", "auto")
     component["auto"] = data.get("auto", False)
     options = data.get("options", {})
     if not isinstance(options, dict):
-        raise bad("options must be a table")
+        raise bad("options must be a table", "options")
     component["options"] = dict(options)
     files = data.get("files", {})
+    if not isinstance(files, dict):
+        raise bad("files must be a table: path = blob id", "files")
     executable = data.get("executable", [])
-    if not isinstance(files, dict) or not isinstance(executable, list):
-        raise bad("files must be a table and executable a list")
+    if not isinstance(executable, list) or not all(isinstance(p, str) for p in executable):
+        raise bad("executable must be a list of file paths", "executable")
     records: dict[str, Record] = {}
     for rel, oid in files.items():
-        check_entry(str(path), rel)
+        check_entry(_at(path, text, "files", rel), rel)
         if not isinstance(oid, str) or not _HEX.match(oid):
-            raise bad(f"the record of {rel!r} is not a git blob id")
+            raise bad(f"the record of {rel!r} is not a git blob id", "files", rel)
         records[rel] = Record(name, oid, rel in executable)
     return component, records
 
@@ -493,9 +526,11 @@ def find_project(start: Path) -> Path:
         for directory in (start, *start.parents):
             # A journal marks a project too: an interrupted `uts new --force` may have one
             # before it has any state, and the command must find it to recover.
+            # lexists: a state file that is a directory, say, is damage to report, not
+            # a reason to look further up.
             if (
-                (directory / PROJECT_FILE).is_file()
-                or (directory / MANIFEST_PATH).is_file()
+                os.path.lexists(directory / PROJECT_FILE)
+                or os.path.lexists(directory / MANIFEST_PATH)
                 or (directory / JOURNAL_NAME).is_file()
             ):
                 return directory
@@ -534,6 +569,8 @@ def line_of(text: str, *keys: str) -> int | None:
 def read_text(path: Path) -> str:
     """The UTF-8 text of *path*; unreadable or undecodable is a :class:`StateError`."""
     hint = "restore it from version control"
+    if path.exists() and not path.is_file():  # a directory; a FIFO would block the read
+        raise StateError(f"{path} is not a file", hint=hint)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -554,6 +591,14 @@ def read_text(path: Path) -> str:
         ) from None
 
 
+def check_components_dir(root: Path) -> None:
+    """No components directory is a project without components (adopted); a file there is
+    damage, never a reason to read no component at all."""
+    folder = root / COMPONENTS_DIR
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise StateError(f"{folder} is not a directory", hint=_RESTORE)
+
+
 def load_project(root: Path) -> ProjectState:
     """Read and check the state of the project at *root* (format 2, or format 1 to upgrade)."""
     project = root / PROJECT_FILE
@@ -565,34 +610,27 @@ def load_project(root: Path) -> ProjectState:
                 "uts reads and writes no file through links",
                 hint="replace the link with a real directory or file",
             )
-    if not project.is_file() and (root / MANIFEST_PATH).is_file():
+    if not os.path.lexists(project) and os.path.lexists(root / MANIFEST_PATH):
         from uts.upgrade import load_legacy
 
         return load_legacy(root)
-    try:
-        text = project.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise StateError(f"{project} is missing", hint="restore it from version control") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise StateError(f"{project} cannot be read: {error}") from error
-    tool = parse_project(project, _parse(project, text))
+    text = read_text(project)
+    tool = parse_project(project, _parse(project, text), text)
+    check_components_dir(root)
     components: dict[str, dict[str, Any]] = {}
     files: dict[str, dict[str, Any]] = {}
     state_paths = [PROJECT_FILE]
     for path in sorted((root / COMPONENTS_DIR).glob("*.toml")):
         name = path.name.removesuffix(".toml")
-        if not COMPONENT_NAME.match(name) or not path.is_file():
+        if not COMPONENT_NAME.match(name):
             continue
         if path.is_symlink():
             raise StateError(
                 f"{path} is a symbolic link; uts reads and writes no file through links",
                 hint="replace the link with the file itself",
             )
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise StateError(f"{path} cannot be read: {error}") from error
-        components[name], records = parse_component(path, _parse(path, text))
+        text = read_text(path)  # a directory, say, is damage: never a component left out
+        components[name], records = parse_component(path, _parse(path, text), text)
         for rel, record in records.items():
             if rel in files:
                 raise StateError(

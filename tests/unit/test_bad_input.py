@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
 from collections.abc import Callable
@@ -57,61 +59,132 @@ def cut(path: Path, at: str, before: str, after: str) -> None:
     path.write_text(before + path.read_text(encoding="utf-8").split(at)[0] + after, "utf-8")
 
 
-# --- pyproject.toml of an existing project -------------------------------------------------
+# --- uts's state: .uts/project.toml and .uts/components/<name>.toml ------------------------
 
-DEPS = 'dependencies = [\n    "fastapi'
-DEV = 'dev = [\n    "httpx'
-TOOL_UTS = '[tool.uts]\nversion = "0.1.0"'
-
-
-def _state_damage() -> dict[str, tuple[Callable[[Path], object], list[str]]]:
-    py = "pyproject.toml"
-
-    def non_utf8(root: Path) -> None:
-        (root / py).write_bytes((root / py).read_bytes().replace(b"# FastAPI", b"# \xff\xfe", 1))
-
-    def directory(root: Path) -> None:
-        (root / py).unlink()
-        (root / py).mkdir()
-
-    return {
-        "non-UTF-8 pyproject": (non_utf8, [py, "UTF-8", ":"]),
-        "directory pyproject": (directory, [py, "not a file"]),
-        "tool = 5": (lambda r: cut(r / py, "[tool.", "tool = 5\n", ""), [py, "'tool'"]),
-        "tool.uts = 5": (
-            lambda r: cut(r / py, "[tool.uts]", "", "[tool]\nuts = 5\n"),
-            [py, "[tool.uts]"],
-        ),
-        "component options = 5": (
-            lambda r: replace(
-                r / py,
-                '[tool.uts.components.project]\nversion = "0.1.0"',
-                '[tool.uts.components.project]\nversion = "0.1.0"\noptions = 5',
-            ),
-            [py, "project", "options"],
-        ),
-        "component auto = 'yes'": (
-            lambda r: replace(
-                r / py,
-                '[tool.uts.components.project]\nversion = "0.1.0"',
-                '[tool.uts.components.project]\nversion = "0.1.0"\nauto = "yes"',
-            ),
-            [py, "project", "auto"],
-        ),
-        "project-name = 5": (
-            lambda r: replace(r / py, 'project-name = "demo"', "project-name = 5"),
-            [py, "project-name"],
-        ),
-        "recipe = []": (lambda r: replace(r / py, 'recipe = "mvp"', "recipe = []"), [py, "recipe"]),
-    }
+PROJECT = ".uts/project.toml"
+DATABASE = ".uts/components/database.toml"  # version, order, provider, [options], [files]
 
 
-STATE_DAMAGE = _state_damage()
+def sub(path: Path, pattern: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    changed = re.sub(pattern, new, text, count=1)
+    assert changed != text, pattern
+    path.write_text(changed, encoding="utf-8")
+
+
+def append(path: Path, data: bytes) -> None:
+    path.write_bytes(path.read_bytes() + data)
+
+
+def directory(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+def _database(old: str, new: str) -> Callable[[Path], None]:
+    return lambda root: replace(root / DATABASE, old, new)
+
+
+def _after_order(line: str) -> Callable[[Path], None]:
+    """*line* on line 3 of database.toml, right after ``order = 2``."""
+    return _database("order = 2", f"order = 2\n{line}")
+
+
+def _options_5(root: Path) -> None:
+    replace(root / DATABASE, "[options]\necho = false\npostgresql = false\n", "")
+    replace(root / DATABASE, "order = 2", "order = 2\noptions = 5")
+
+
+def _files_list(root: Path) -> None:
+    replace(root / DATABASE, "[files]", "[x]")
+    replace(root / DATABASE, "order = 2", "order = 2\nfiles = []")
+
+
+FILE_ID = r'"demo/database.py" = "[0-9a-f]+"'
+
+# damage -> (what it does to the project, words the error line must hold)
+STATE_DAMAGE: dict[str, tuple[Callable[[Path], object], list[str]]] = {
+    "project.toml not UTF-8": (
+        lambda r: append(r / PROJECT, b"# caf\xe9\n"),
+        ["project.toml:6:", "UTF-8"],
+    ),
+    "project.toml a directory": (lambda r: directory(r / PROJECT), ["project.toml", "not a file"]),
+    "project.toml not TOML": (
+        lambda r: append(r / PROJECT, b"x = = 1\n"),
+        ["project.toml", "TOML"],
+    ),
+    "format = '2'": (
+        lambda r: replace(r / PROJECT, "format = 2", 'format = "2"'),
+        ["project.toml:2:", "format"],
+    ),
+    "recipe = []": (
+        lambda r: replace(r / PROJECT, 'recipe = "mvp"', "recipe = []"),
+        ["project.toml:3:", "recipe"],
+    ),
+    "project-name = 5": (
+        lambda r: replace(r / PROJECT, 'project-name = "demo"', "project-name = 5"),
+        ["project.toml:4:", "project-name"],
+    ),
+    "package = 5": (
+        lambda r: replace(r / PROJECT, 'package = "demo"', "package = 5"),
+        ["project.toml:5:", "package"],
+    ),
+    "component not UTF-8": (
+        lambda r: append(r / DATABASE, b"# caf\xe9\n"),
+        ["database.toml:13:", "UTF-8"],
+    ),
+    "component a directory": (lambda r: directory(r / DATABASE), ["database.toml", "not a file"]),
+    "component not TOML": (lambda r: append(r / DATABASE, b"[x\n"), ["database.toml", "TOML"]),
+    "components a file": (
+        lambda r: (shutil.rmtree(r / ".uts/components"), (r / ".uts/components").write_text("")),
+        [".uts/components", "not a directory"],
+    ),
+    "version = 5": (_database('version = "0.1.0"', "version = 5"), ["database.toml:1:", "version"]),
+    "version missing": (_database('version = "0.1.0"\n', ""), ["database.toml", "version"]),
+    "order = '2'": (_database("order = 2", 'order = "2"'), ["database.toml:2:", "order"]),
+    "order = true": (_database("order = 2", "order = true"), ["database.toml:2:", "order"]),
+    "provider = 5": (
+        _database('provider = "uts 0.1.0"', "provider = 5"),
+        ["database.toml:3:", "provider"],
+    ),
+    "provider = ' '": (
+        _database('provider = "uts 0.1.0"', 'provider = " "'),
+        ["database.toml:3:", "provider"],
+    ),
+    "auto = 'yes'": (_after_order('auto = "yes"'), ["database.toml:3:", "auto"]),
+    "options = 5": (_options_5, ["database.toml:3:", "options"]),
+    "files = []": (_files_list, ["database.toml:3:", "files"]),
+    "executable = 'x'": (
+        _after_order('executable = "demo/database.py"'),
+        ["database.toml:3:", "executable"],
+    ),
+    "executable = [5]": (_after_order("executable = [5]"), ["database.toml:3:", "executable"]),
+    "file id = 5": (
+        lambda r: sub(r / DATABASE, FILE_ID, '"demo/database.py" = 5'),
+        ["database.toml:10:", "demo/database.py"],
+    ),
+    "file id not hex": (
+        lambda r: sub(r / DATABASE, FILE_ID, '"demo/database.py" = "zzz"'),
+        ["database.toml:10:", "demo/database.py"],
+    ),
+    "file name too long": (
+        _database('"demo/database.py"', '"demo/' + "d" * 256 + '.py"'),
+        ["database.toml:10:", "no file system holds"],
+    ),
+    "file path too long": (
+        _database('"demo/database.py"', '"' + "d/" * 600 + 'database.py"'),
+        ["database.toml:10:", "no file system holds"],
+    ),
+    "file outside the project": (
+        _database('"demo/database.py"', '"../database.py"'),
+        ["database.toml:10:", "outside the project"],
+    ),
+}
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 @pytest.mark.parametrize("damage", sorted(STATE_DAMAGE))
-def test_damaged_pyproject_state_is_exit_9_for_every_command(
+def test_damaged_state_is_exit_9_for_every_command(
     uts: Uts, project: Path, damage: str, command: list[str]
 ) -> None:
     mutate, words = STATE_DAMAGE[damage]
@@ -122,18 +195,60 @@ def test_damaged_pyproject_state_is_exit_9_for_every_command(
     assert snapshot(project) == before
 
 
+@pytest.mark.parametrize("command", [["update"], ["repair"], ["check"]], ids=" ".join)
+@pytest.mark.parametrize("damage", sorted(STATE_DAMAGE))
+def test_damaged_state_is_named_by_update_repair_and_check(
+    uts: Uts, project: Path, damage: str, command: list[str]
+) -> None:
+    """update and repair stop (exit 9), check reports it as a finding (exit 11)."""
+    mutate, words = STATE_DAMAGE[damage]
+    mutate(project)
+    before = snapshot(project)
+    result = uts(*command, "--project", project)
+    if command == ["check"]:
+        assert result.code == 11, result.err
+        assert all(line.startswith("state: ") for line in result.out.splitlines()), result.out
+        assert all(word.rstrip(":").split(":")[0] in result.out for word in words), result.out
+        # crud requires database: a damaged database.toml is named, never called missing
+        assert "which is not in the project" not in result.out, result.out
+    else:
+        assert_clear_error(result, 9, words[0].split(":")[0])
+    assert "Traceback" not in result.err + result.out
+    assert snapshot(project) == before
+
+
+def test_bad_project_name_in_state_is_a_state_error(uts: Uts, project: Path) -> None:
+    replace(project / PROJECT, 'project-name = "demo"', 'project-name = "1 2"')
+    before = snapshot(project)
+    for command in (["remove", "crud"], ["add", "monitoring"]):
+        result = uts(*command, "--project", project)
+        assert_clear_error(result, 9, "project.toml:4:", "project-name", "1 2")
+    assert snapshot(project) == before
+
+
+@pytest.mark.parametrize("rel", [PROJECT, DATABASE, "pyproject.toml"])
+def test_deeply_nested_toml_is_exit_9(uts: Uts, project: Path, rel: str) -> None:
+    append(project / rel, b"\n[deep]\ny = " + b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    before = snapshot(project)
+    # status and diff do not read pyproject.toml: add and remove edit it
+    for command in (["status"], ["add", "monitoring"], ["remove", "crud"]):
+        if rel != "pyproject.toml" or command != ["status"]:
+            assert_clear_error(uts(*command, "--project", project), 9, rel.rpartition("/")[2])
+    assert snapshot(project) == before
+
+
 def test_non_utf8_pyproject_names_the_line(uts: Uts, project: Path) -> None:
     data = (project / "pyproject.toml").read_bytes()
     (project / "pyproject.toml").write_bytes(data + b"# caf\xe9\n")
     line = data.count(b"\n") + 1
-    assert_clear_error(uts("status", "--project", project), 9, f"pyproject.toml:{line}:")
+    result = uts("add", "monitoring", "--project", project)
+    assert_clear_error(result, 9, f"pyproject.toml:{line}:", "UTF-8")
 
 
-def test_bad_project_name_in_state_is_a_state_error(uts: Uts, project: Path) -> None:
-    replace(project / "pyproject.toml", 'project-name = "demo"', 'project-name = "1 2"')
-    before = snapshot(project)
-    assert_clear_error(uts("remove", "crud", "--project", project), 9, "pyproject.toml", "1 2")
-    assert snapshot(project) == before
+# --- pyproject.toml: the [project] tables uts edits -----------------------------------------
+
+DEPS = 'dependencies = [\n    "fastapi'
+DEV = 'dev = [\n    "httpx'
 
 
 def project_is_one(root: Path) -> None:
@@ -169,6 +284,10 @@ PROJECT_DAMAGE = {
     "optional-dependencies.dev string": (
         lambda r: replace(r / "pyproject.toml", DEV, 'dev = "x"\nx = [\n    "httpx'),
         "dev",
+    ),
+    "a key written twice": (
+        lambda r: replace(r / "pyproject.toml", "strict = true", 'strict = true\nfiles = ["x"]'),
+        'Key "files" already exists',
     ),
     "optional-dependencies = 3": (
         lambda r: replace(
@@ -213,46 +332,164 @@ def test_multiline_string_dependencies_are_edited_and_restored(
     assert path.read_bytes() == before
 
 
-# --- .uts/manifest.json -------------------------------------------------------------------
+# --- state format 1: .uts/manifest.json and [tool.uts], read once to upgrade them ------------
 
-MANIFEST_DAMAGE = {
-    "pristine = 5": (r'"pristine": \{"text": "[^"]*"\}', '"pristine": 5'),
-    "pristine text = 5": (r'"pristine": \{"text": "[^"]*"\}', '"pristine": {"text": 5}'),
-    "pristine {}": (r'"pristine": \{"text": "[^"]*"\}', '"pristine": {}'),
-    "pristine bad base64": (r'"pristine": \{"text": "[^"]*"\}', '"pristine": {"base64": "!"}'),
-    "owner = 5": (r'"owner": "project"', '"owner": 5'),
-    "sha256 = null": (r'"sha256": "[0-9a-f]+"', '"sha256": null'),
-    "executable = 'no'": (r'"owner": "project"', '"owner": "project", "executable": "no"'),
-    "files = list": (r'"files": \{', '"files": [], "x": {'),
-    "entry = list": (r'"\.gitignore": \{[^\n]*\}', '".gitignore": []'),
+FORMAT_1 = Path(__file__).parent.parent / "data" / "format1-mvp"
+LEGACY_COMMANDS = [*COMMANDS[:3], ["remove", "database"], ["update"], ["repair"]]
+
+
+@pytest.fixture
+def legacy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of a project uts 0.1.0 made (state format 1), with an empty object cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return Path(shutil.copytree(FORMAT_1, tmp_path / "demo"))
+
+
+def assert_not_upgraded(root: Path, before: dict[str, bytes]) -> None:
+    """Nothing changed, and no old copy went to the object cache: the upgrade never began."""
+    assert snapshot(root) == before
+    assert not (root.parent / "cache" / "uts" / "objects").exists()
+
+
+def _manifest(pattern: str, new: str) -> Callable[[Path], None]:
+    return lambda root: sub(root / ".uts/manifest.json", pattern, new.replace("\\", "\\\\"))
+
+
+def copy_of(root: Path, rel: str, text: str) -> None:
+    """Make *text* format 1's copy of *rel*, with its sha256: a consistent manifest entry."""
+    path = root / ".uts/manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    sha256 = hashlib.sha256(text.encode()).hexdigest()
+    manifest["files"][rel].update(pristine={"text": text}, sha256=sha256)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+TEXT = r'"pristine": \{"text": "[^"]*"\}'
+SHA = r'"sha256": "[0-9a-f]+"'
+
+MANIFEST_DAMAGE: dict[str, Callable[[Path], object]] = {
+    "pristine = 5": _manifest(TEXT, '"pristine": 5'),
+    "pristine text = 5": _manifest(TEXT, '"pristine": {"text": 5}'),
+    "pristine {}": _manifest(TEXT, '"pristine": {}'),
+    "pristine bad base64": _manifest(TEXT, '"pristine": {"base64": "!"}'),
+    "pristine base64 = []": _manifest(TEXT, '"pristine": {"base64": []}'),
+    "pristine lone surrogate": _manifest(TEXT, '"pristine": {"text": "\\ud800"}'),
+    "pristine pyproject.toml not TOML": lambda r: copy_of(r, "pyproject.toml", "x = = 1\n"),
+    "owner = 5": _manifest(r'"owner": "project"', '"owner": 5'),
+    "owner unknown": _manifest(r'"owner": "project"', '"owner": "nobody"'),
+    "sha256 = null": _manifest(SHA, '"sha256": null'),
+    "sha256 not the copy's": _manifest(SHA, '"sha256": "' + "0" * 64 + '"'),
+    "executable = 'no'": _manifest(r'"owner": "project"', '"owner": "project", "executable": "no"'),
+    "files = list": _manifest(r'"files": \{', '"files": [], "x": {'),
+    "entry = list": _manifest(r'"\.gitignore": \{[^\n]*\}', '".gitignore": []'),
+    "entry name too long": _manifest(r'"\.gitignore": \{', '"' + "g" * 256 + '": {'),
+    "entry outside": _manifest(r'"\.gitignore": \{', '"../.gitignore": {'),
+    "format = 2": _manifest(r'"format": 1', '"format": 2'),
+    "a list": lambda r: (r / ".uts/manifest.json").write_text("[]"),
+    "deeply nested": lambda r: (r / ".uts/manifest.json").write_text("[" * 100_000 + "]" * 100_000),
+    "not UTF-8": lambda r: append(r / ".uts/manifest.json", b"\xff"),
+    "not JSON": lambda r: append(r / ".uts/manifest.json", b"}"),
 }
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("command", LEGACY_COMMANDS, ids=" ".join)
 @pytest.mark.parametrize("damage", sorted(MANIFEST_DAMAGE))
-def test_manifest_of_the_wrong_shape_is_exit_9(
-    uts: Uts, project: Path, damage: str, command: list[str]
+def test_damaged_format_1_manifest_is_exit_9_and_no_upgrade(
+    uts: Uts, legacy: Path, damage: str, command: list[str]
 ) -> None:
-    pattern, new = MANIFEST_DAMAGE[damage]
-    manifest = project / ".uts" / "manifest.json"
-    text = manifest.read_text(encoding="utf-8")
-    manifest.write_text(re.sub(pattern, new.replace("\\", "\\\\"), text, count=1), "utf-8")
-    assert manifest.read_text(encoding="utf-8") != text
-    before = snapshot(project)
-    result = uts(*command, "--project", project)
+    manifest = legacy / ".uts/manifest.json"
+    text = manifest.read_bytes()
+    MANIFEST_DAMAGE[damage](legacy)
+    assert manifest.read_bytes() != text
+    before = snapshot(legacy)
+    result = uts(*command, "--project", legacy)
     assert_clear_error(result, 9, "manifest.json")
-    assert snapshot(project) == before
+    assert_not_upgraded(legacy, before)
 
 
-def test_deeply_nested_manifest_is_exit_9(uts: Uts, project: Path) -> None:
-    (project / ".uts" / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
-    assert_clear_error(uts("status", "--project", project), 9, "manifest.json")
+def test_format_1_manifest_that_is_a_directory(uts: Uts, legacy: Path) -> None:
+    directory(legacy / ".uts/manifest.json")
+    before = snapshot(legacy)
+    assert_clear_error(uts("status", "--project", legacy), 9, "manifest.json", "not a file")
+    assert_not_upgraded(legacy, before)
 
 
-def test_deeply_nested_pyproject_is_exit_9(uts: Uts, project: Path) -> None:
-    path = project / "pyproject.toml"
-    path.write_text(path.read_text() + "\n[x]\ny = " + "[" * 100_000 + "]" * 100_000 + "\n")
-    assert_clear_error(uts("status", "--project", project), 9, "pyproject.toml")
+PYPROJECT = "pyproject.toml"
+
+
+def _component(line: str) -> Callable[[Path], None]:
+    head = '[tool.uts.components.project]\nversion = "0.1.0"'
+    return lambda root: replace(root / PYPROJECT, head, f"{head}\n{line}")
+
+
+# damage to format 1's [tool.uts] -> words the error line must hold
+TOOL_UTS_DAMAGE: dict[str, tuple[Callable[[Path], object], list[str]]] = {
+    "non-UTF-8 pyproject": (lambda r: append(r / PYPROJECT, b"# caf\xe9\n"), [":76:", "UTF-8"]),
+    "directory pyproject": (lambda r: directory(r / PYPROJECT), ["not a file"]),
+    "deeply nested pyproject": (
+        lambda r: append(r / PYPROJECT, b"[deep]\ny = " + b"[" * 100_000 + b"]" * 100_000),
+        ["TOML"],
+    ),
+    "tool = 5": (lambda r: cut(r / PYPROJECT, "[tool.", "tool = 5\n", ""), ["[tool.uts]"]),
+    "tool.uts = 5": (
+        lambda r: cut(r / PYPROJECT, "[tool.uts]", "", "[tool]\nuts = 5\n"),
+        ["[tool.uts]"],
+    ),
+    "components = 5": (
+        lambda r: cut(r / PYPROJECT, "[tool.uts.", "", "components = 5\n"),
+        ["[tool.uts]"],
+    ),
+    "component = 5": (
+        lambda r: cut(r / PYPROJECT, "[tool.uts.", "", "[tool.uts.components]\nproject = 5\n"),
+        ["[tool.uts]"],
+    ),
+    "component version = 5": (
+        lambda r: replace(
+            r / PYPROJECT,
+            '[tool.uts.components.project]\nversion = "0.1.0"',
+            "[tool.uts.components.project]\nversion = 5",
+        ),
+        [":68:", "project", "version"],
+    ),
+    "component options = 5": (_component("options = 5"), [":69:", "project", "options"]),
+    "component auto = 'yes'": (_component('auto = "yes"'), [":69:", "project", "auto"]),
+    "project-name = 5": (
+        lambda r: replace(r / PYPROJECT, 'project-name = "demo"', "project-name = 5"),
+        [":64:", "project-name"],
+    ),
+    "recipe = []": (
+        lambda r: replace(r / PYPROJECT, 'recipe = "mvp"', "recipe = []"),
+        [":63:", "recipe"],
+    ),
+    "package = 5": (
+        lambda r: replace(r / PYPROJECT, 'package = "demo"', "package = 5"),
+        [":65:", "package"],
+    ),
+}
+
+
+@pytest.mark.parametrize("command", LEGACY_COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("damage", sorted(TOOL_UTS_DAMAGE))
+def test_damaged_format_1_tool_uts_is_exit_9_and_no_upgrade(
+    uts: Uts, legacy: Path, damage: str, command: list[str]
+) -> None:
+    mutate, words = TOOL_UTS_DAMAGE[damage]
+    mutate(legacy)
+    before = snapshot(legacy)
+    result = uts(*command, "--project", legacy)
+    assert_clear_error(result, 9, PYPROJECT, *words)
+    assert_not_upgraded(legacy, before)
+
+
+@pytest.mark.parametrize("damage", ["owner = 5", "not JSON"])
+def test_check_names_a_damaged_format_1_manifest(uts: Uts, legacy: Path, damage: str) -> None:
+    MANIFEST_DAMAGE[damage](legacy)
+    before = snapshot(legacy)
+    result = uts("check", "--project", legacy)
+    assert result.code == 11, result.err
+    assert "state: " in result.out and "manifest.json" in result.out, result.out
+    assert "run 'uts status' once to upgrade it" not in result.out  # it would fail
+    assert_not_upgraded(legacy, before)
 
 
 # --- recipes --------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Property: whatever is done to a project's state files or a recipe, uts never crashes.
 
 Random text-level and structure-level mutations of ``pyproject.toml``, of every file
-under ``.uts/`` and of recipe files; after each, ``status``, ``diff``, ``add``, ``remove``
+under ``.uts/`` (state format 2, and format 1 that uts upgrades) and of recipe files; after each, ``status``, ``diff``, ``add``, ``remove``
 and ``new --recipe`` must exit with a documented code (never 70), print no traceback,
 and leave every byte of the project as it was when they fail.
 """
@@ -379,7 +379,18 @@ def test_mutated_project_state_never_crashes_uts(
     add: str,
     remove: str,
 ) -> None:
-    root = tmp_path / "demo"
+    _mutate_and_run(uts, made, tmp_path / "demo", edits, add, remove)
+
+
+def _mutate_and_run(
+    uts: Uts,
+    made: Files,
+    root: Path,
+    edits: list[dict[str, Any]],
+    add: str,
+    remove: str,
+    upgrades: bool = False,
+) -> None:
     restore(root, made)
     candidates = state_files(root)
     for edit in edits:
@@ -391,10 +402,39 @@ def test_mutated_project_state_never_crashes_uts(
         ["remove", remove],
         ["status"],  # what add and remove wrote reads back
     ]
-    for command in commands:
+    for number, command in enumerate(commands):
         before = snapshot(root)
         result = uts(*command, "--project", root)
-        check(result, before, root, read_only=command[0] in {"status", "diff"})
+        # The first command upgrades a format-1 state: the one write a status may make.
+        read_only = command[0] in {"status", "diff"} and not (upgrades and number == 0)
+        check(result, before, root, read_only=read_only)
+
+
+FORMAT_1 = Path(__file__).parent.parent / "data" / "format1-mvp"
+
+
+@pytest.fixture(scope="module")
+def legacy() -> Files:
+    """The files of a project uts 0.1.0 made, in state format 1 (read once, to upgrade)."""
+    return Files((rel, data) for rel, data in snapshot(FORMAT_1).items() if not rel.endswith("/"))
+
+
+@EXAMPLES
+@given(
+    edits=st.lists(EDITS, min_size=1, max_size=3),
+    add=st.sampled_from(ADDABLE),
+    remove=st.sampled_from(REMOVABLE),
+)
+def test_mutated_format_1_state_never_crashes_uts(
+    uts: Uts,
+    legacy: Files,
+    tmp_path: Path,
+    edits: list[dict[str, Any]],
+    add: str,
+    remove: str,
+) -> None:
+    """Format 1's manifest and [tool.uts]: damaged, the upgrade never begins."""
+    _mutate_and_run(uts, legacy, tmp_path / "demo", edits, add, remove, upgrades=True)
 
 
 # --- recipes ------------------------------------------------------------------------------
