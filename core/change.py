@@ -8,7 +8,14 @@ from functools import partial
 from typing import Any
 
 from uts.engine import Ask, Composition, ProjectSpec, compose, package_name
-from uts.errors import ConflictError, ResolutionError, StateError, UsageError, UtsError
+from uts.errors import (
+    ConflictError,
+    ResolutionError,
+    StateError,
+    UsageError,
+    UtsError,
+    decode_utf8,
+)
 from uts.merge import Conflict, merge3_bytes
 from uts.model import Component
 from uts.plan import Change, Confinement, Plan
@@ -329,14 +336,8 @@ def plan_change(
 
 
 def _text(data: bytes, name: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise StateError(
-            f"{name}:{line}: not UTF-8 text ({error.reason})",
-            hint="save it as UTF-8, or restore it from version control",
-        ) from None
+    hint = "save it as UTF-8, or restore it from version control"
+    return decode_utf8(data, f"{name}:{{line}}", StateError, hint)
 
 
 def _merge(

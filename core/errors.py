@@ -15,6 +15,7 @@ __all__ = [
     "UsageError",
     "UtsError",
     "WriteError",
+    "decode_utf8",
 ]
 
 
@@ -97,3 +98,17 @@ class LockError(UtsError):
     """Another uts process is changing the project right now; nothing was changed."""
 
     exit_code = 12
+
+
+def decode_utf8(data: bytes, where: str, error: type[UtsError], hint: str) -> str:
+    """*data* as text, or *error* saying where: *where* with ``{line}`` for the bad line.
+
+    Every file uts reads (state, recipes, templates, the user's pyproject.toml) must be
+    UTF-8; the message names the line of the first byte that is not.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as failure:
+        line = data[: failure.start].count(b"\n") + 1
+        place = where.replace("{line}", str(line))
+        raise error(f"{place}: not UTF-8 text ({failure.reason})", hint=hint) from None

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from uts.errors import RecipeError
+from uts.errors import RecipeError, decode_utf8
 from uts.resolve import suggest
 
 __all__ = ["Recipe", "RecipeIndex", "builtin_recipe_dir", "find_recipes", "load_recipe"]
@@ -120,14 +120,8 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
         raise RecipeError(
             f"cannot read recipe {path}: {error.strerror}", hint="check the path and permissions"
         ) from error
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise RecipeError(
-            f"{path}:{line}: not UTF-8 text ({error.reason})",
-            hint="TOML files are UTF-8: save the recipe as UTF-8 and run again",
-        ) from None
+    hint = "TOML files are UTF-8: save the recipe as UTF-8 and run again"
+    text = decode_utf8(data, f"{path}:{{line}}", RecipeError, hint)
     try:
         return tomllib.loads(text), text
     except RecursionError:

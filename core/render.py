@@ -22,7 +22,7 @@ import jinja2
 
 from uts import __version__
 from uts.cache import cache_dir, store
-from uts.errors import RenderError
+from uts.errors import RenderError, decode_utf8
 from uts.escape import FILTERS, EscapeError
 from uts.model import GeneratedFile, refuse_state_path
 
@@ -182,14 +182,8 @@ class _Loader(jinja2.BaseLoader):
         def compile_source() -> CodeType:
             with open(filename, "rb") as handle:
                 data = handle.read()
-            try:
-                source = data.decode("utf-8")
-            except UnicodeDecodeError as error:
-                line = data[: error.start].count(b"\n") + 1
-                raise RenderError(
-                    f"template {name}, line {line}: not UTF-8 text ({error.reason})",
-                    hint="save the template as UTF-8, or drop its .jinja suffix to copy it as is",
-                ) from None
+            hint = "save the template as UTF-8, or drop its .jinja suffix to copy it as is"
+            source = decode_utf8(data, f"template {name}, line {{line}}", RenderError, hint)
             return environment.compile(source, name, filename)  # type: ignore[no-any-return]
 
         code = self.cache.code(name, info.st_size, info.st_mtime_ns, compile_source)

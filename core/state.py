@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from uts.errors import ConflictError, StateError
+from uts.errors import ConflictError, StateError, decode_utf8
 from uts.model import GeneratedFile
 from uts.objects import blob_id, cached_objects, git_objects, matches
 
@@ -581,14 +581,7 @@ def read_text(path: Path) -> str:
         raise StateError(
             f"cannot read {path}: {failure.strerror}", hint="check its permissions"
         ) from failure
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as failure:
-        line = data[: failure.start].count(b"\n") + 1
-        raise StateError(
-            f"{path}:{line}: not UTF-8 text ({failure.reason})",
-            hint="save it as UTF-8, or " + hint,
-        ) from None
+    return decode_utf8(data, f"{path}:{{line}}", StateError, "save it as UTF-8, or " + hint)
 
 
 def check_components_dir(root: Path) -> None:
