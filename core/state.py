@@ -93,8 +93,19 @@ class Record(NamedTuple):
 _RESTORE = "restore it from version control (git checkout -- .uts)"
 
 
-def check_entry(where: str, rel: str) -> None:
-    """Refuse a recorded path that names a file outside the project (tampered state)."""
+def check_entry(where: str | Callable[[], str], rel: str) -> None:
+    """Refuse a recorded path that names a file outside the project (tampered state).
+
+    *where* names the record in the error; a callable is called only for an error
+    (finding a line is not free, and most records are fine).
+    """
+    if callable(where):
+        try:
+            check_entry("", rel)
+        except StateError as error:
+            error.message = where() + error.message
+            raise
+        return
     parts = rel.split("/")
     if (
         rel.startswith("/")
@@ -355,7 +366,7 @@ def parse_component(
         raise bad("executable must be a list of file paths", "executable")
     records: dict[str, Record] = {}
     for rel, oid in files.items():
-        check_entry(_at(path, text, "files", rel), rel)
+        check_entry(lambda rel=rel: _at(path, text, "files", rel), rel)
         if not isinstance(oid, str) or not _HEX.match(oid):
             raise bad(f"the record of {rel!r} is not a git blob id", "files", rel)
         records[rel] = Record(name, oid, rel in executable)
@@ -514,6 +525,8 @@ class ProjectState:
                 found.append(Drift(path, entry["owner"], "deleted"))
             elif not matches(current, entry["blob"]):
                 found.append(Drift(path, entry["owner"], "modified"))
+            else:  # as uts wrote it: its own base, so bases() need not read it again
+                self._bases.setdefault(path, current)
         return found
 
 
