@@ -5,6 +5,7 @@ from __future__ import annotations
 # The C module: `signal` itself builds enums on import, and this module is imported
 # before every command (`uts --version` included).
 import _signal as signal
+import sys
 
 __all__ = [
     "deferred",
@@ -50,6 +51,28 @@ def _handle(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _unraisable(unraisable: object) -> None:
+    """Re-deliver a signal whose KeyboardInterrupt Python had to swallow.
+
+    A signal handler runs between any two bytecodes, also inside a weakref callback or
+    a ``__del__`` (importlib's module-lock cleanup, say), where an exception cannot
+    propagate: Python prints "Exception ignored" and carries on, and Ctrl-C would be
+    lost. Send the signal again instead: it lands once the callback has returned.
+    """
+    if getattr(unraisable, "exc_type", None) is KeyboardInterrupt and _state.raised:
+        # Not right here: this hook still runs inside the callback. A millisecond later
+        # the program is back in its own code (or this happens once more).
+        _state.raised = False
+        signal.signal(signal.SIGALRM, _redeliver)
+        signal.setitimer(signal.ITIMER_REAL, 0.001)
+        return
+    sys.__unraisablehook__(unraisable)  # type: ignore[arg-type]
+
+
+def _redeliver(signum: int, frame: object) -> None:
+    _handle(_state.received or signal.SIGINT, frame)
+
+
 def reset() -> None:
     """Forget earlier interrupts (a new command starts, in the same process in tests)."""
     global _state
@@ -59,6 +82,7 @@ def reset() -> None:
 def install() -> dict[int, object]:
     """Route SIGINT and SIGTERM through uts; returns the handlers to :func:`restore`."""
     previous = {}
+    sys.unraisablehook = _unraisable
     for signum in _SIGNALS:
         try:
             previous[signum] = signal.signal(signum, _handle)

@@ -399,3 +399,40 @@ def test_a_read_that_a_whole_commit_overtook_is_read_again(
     assert result.code == 0, result.err
     assert "  monitoring " in result.out  # the state as it is now, not as it was
     assert result.out.endswith("no changes: every file is as uts wrote it\n")
+
+
+SWALLOWED = """
+import os, time, weakref
+from uts import interrupts
+
+interrupts.install()
+
+
+class Thing:
+    pass
+
+
+thing = Thing()
+
+
+def callback(ref):  # where Python cannot raise: importlib's lock cleanup is one such place
+    os.kill(os.getpid(), {signum})
+    time.sleep(0.01)
+
+
+ref = weakref.ref(thing, callback)
+try:
+    del thing
+    time.sleep(2)
+    print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_landing_in_a_callback_still_interrupts(signum: signal.Signals) -> None:
+    code = SWALLOWED.format(signum=int(signum))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout == "interrupted\n"
+    assert "Exception ignored" not in proc.stderr, proc.stderr
