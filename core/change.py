@@ -21,6 +21,7 @@ from uts.model import Component
 from uts.plan import Change, Confinement, Plan
 from uts.plugin.manager import Registry
 from uts.pyproject import update_pyproject
+from uts.report import listing
 from uts.state import (
     PROJECT_FILE,
     STATE_OWNER,
@@ -310,7 +311,7 @@ def plan_change(
         _record(changes, composition, records)
     if occupied:
         raise ConflictError(
-            f"{len(occupied)} file(s) uts needs to create already exist: {', '.join(occupied[:5])}",
+            f"{len(occupied)} file(s) uts needs to create already exist: {listing(occupied)}",
             hint="move them away (uts never overwrites files it did not write), then run again",
         )
 

@@ -58,6 +58,18 @@ def _writing(root: Path, dry_run: bool) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _changing(
+    project: Path | None, dry_run: bool, registry: "Registry | None" = None
+) -> Iterator[Any]:
+    """The state of the project at or above *project*, opened under its lock."""
+    from uts.state import find_project
+
+    root = find_project(project or Path.cwd())
+    with _writing(root, dry_run):
+        yield _open_project(root, dry_run, registry)
+
+
 def _line(text: str, err: bool = False) -> None:
     """Print one line; names in it come from files and plugins, so escape control characters."""
     typer.echo(printable(text), err=err)
@@ -571,12 +583,9 @@ def add(
 ) -> None:
     """Add components to an existing project, merging with your edits."""
     from uts.change import plan_change, spec_for_add
-    from uts.state import find_project
 
     markers = _conflict_mode(conflict)
-    root = find_project(project or Path.cwd())
-    with _writing(root, dry_run):
-        state = _open_project(root, dry_run)
+    with _changing(project, dry_run) as state:
         original = state
         active = state.tool["components"]
         new = [name for name in components if name not in active or active[name].get("auto")]
@@ -618,13 +627,10 @@ def remove(
 ) -> None:
     """Remove components: their files, dependencies and fragments, keeping your edits."""
     from uts.change import plan_change, spec_for_remove
-    from uts.state import find_project
 
     markers = _conflict_mode(conflict)
     registry = _registry()
-    root = find_project(project or Path.cwd())
-    with _writing(root, dry_run):
-        state = _open_project(root, dry_run, registry)
+    with _changing(project, dry_run, registry) as state:
         original = state
         state, moves, verb = _take_updates(registry, state, "remove", update, list(components))
         spec, removed = spec_for_remove(state, registry, list(components), cascade)
@@ -650,14 +656,11 @@ def update(
 ) -> None:
     """Take newer installed component versions in, merging with your edits."""
     from uts.change import current_spec, plan_change
-    from uts.state import find_project
     from uts.update import find_outdated, require_installed, select_updates
 
     markers = _conflict_mode(conflict)
     registry = _registry()
-    root = find_project(project or Path.cwd())
-    with _writing(root, dry_run):
-        state = _open_project(root, dry_run, registry)
+    with _changing(project, dry_run, registry) as state:
         require_installed(state, registry)
         updates = select_updates(find_outdated(state, registry), components, state)
         if not updates:
@@ -849,7 +852,7 @@ def repair(
         report = plan_repair(root, registry)
         plan = report.plan
         for path, how in sorted(report.decided.items()):
-            typer.echo(f"{path}: recorded as the {how} has it", err=True)
+            _line(f"{path}: recorded as the {how} has it", err=True)
         changed = [change.path for change in plan.effective]
         if dry_run:
             typer.echo(plan.diff(), nl=False)
@@ -860,7 +863,7 @@ def repair(
             commit(plan)
         remaining = state_findings(root, registry)
         for finding in remaining:
-            typer.echo(f"still: {finding}", err=True)
+            _line(f"still: {finding}", err=True)
         if remaining:
             typer.echo(f"repaired {len(changed)} state file(s); {len(remaining)} finding(s) remain")
             raise typer.Exit(9)

@@ -27,6 +27,7 @@ from uts import interrupts, journal
 from uts.errors import ConflictError, WriteError
 from uts.journal import Entry
 from uts.plan import Change, Confinement, Plan
+from uts.report import listing
 
 __all__ = ["commit"]
 
@@ -220,11 +221,9 @@ def _verify(targets: list[tuple[Path, Change]]) -> dict[Path, int]:
         if current != change.old:
             changed.append(change.path + (" (now deleted)" if current is None else ""))
     if changed:
-        shown = ", ".join(changed[:5]) + (
-            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
-        )
         raise ConflictError(
-            f"changed on disk since uts read it (an editor saving?): {shown}; nothing was changed",
+            f"changed on disk since uts read it (an editor saving?): {listing(changed)}; "
+            "nothing was changed",
             hint="look at the file(s), then run the command again",
         )
     return modes

@@ -66,7 +66,7 @@ def _unraisable(unraisable: object) -> None:
         signal.signal(signal.SIGALRM, _redeliver)
         signal.setitimer(signal.ITIMER_REAL, 0.001)
         return
-    sys.__unraisablehook__(unraisable)  # type: ignore[arg-type]
+    _outer_hook(unraisable)  # the hook before uts's (pytest's, say), or Python's own
 
 
 def _redeliver(signum: int, frame: object) -> None:
@@ -79,21 +79,31 @@ def reset() -> None:
     _state = _State()
 
 
+_HOOK = 0  # not a signal number: where install() keeps the unraisable hook it replaced
+_outer_hook = sys.__unraisablehook__
+
+
 def install() -> dict[int, object]:
     """Route SIGINT and SIGTERM through uts; returns the handlers to :func:`restore`."""
-    previous = {}
-    sys.unraisablehook = _unraisable
+    previous: dict[int, object] = {}
     for signum in _SIGNALS:
         try:
             previous[signum] = signal.signal(signum, _handle)
         except ValueError:  # not the main thread: signals are not ours to route
-            break
+            return previous
+    if sys.unraisablehook is not _unraisable:
+        global _outer_hook
+        previous[_HOOK] = _outer_hook = sys.unraisablehook
+        sys.unraisablehook = _unraisable
     return previous
 
 
 def restore(previous: dict[int, object]) -> None:
     for signum, handler in previous.items():
-        signal.signal(signum, handler)
+        if signum == _HOOK:
+            sys.unraisablehook = handler  # type: ignore[assignment]
+        else:
+            signal.signal(signum, handler)
 
 
 def ignore() -> None:

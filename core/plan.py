@@ -156,11 +156,11 @@ def plan_new(root: Path, files: Mapping[str, GeneratedFile], force: bool = False
             continue
         changes.append(Change(path, "create", item.owner, None, item.content, item.executable))
     if clashes:
-        shown = ", ".join(clashes[:5]) + (
-            f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""
-        )
+        from uts.report import listing
+
         raise ConflictError(
-            f"{len(clashes)} file(s) already exist in {root} with other content: {shown}",
+            f"{len(clashes)} file(s) already exist in {root} with other content: "
+            f"{listing(clashes)}",
             hint="move them away or generate into another directory; uts never overwrites them",
         )
     return Plan(root, changes)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from uts.plan import Plan
     from uts.plugin.manager import Registry
 
-__all__ = ["component_info", "created_summary", "format_info", "printable", "table"]
+__all__ = ["component_info", "created_summary", "format_info", "listing", "printable", "table"]
 
 # C0 controls, DEL, C1 controls, the Unicode line and paragraph separators, and the
 # marks and overrides that reorder text (a name "abc\u202egnp.exe" shows as "abcexe.png").
@@ -23,6 +23,12 @@ _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def listing(names: Sequence[str], limit: int = 5) -> str:
+    """The first *limit* of *names*, comma-separated, then how many more there are."""
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 def printable(text: object) -> str:

@@ -20,26 +20,31 @@ BROKEN_NAME = "broken"
 BROKEN_MESSAGE = "uts-broken-plugin cannot start"
 
 
-PLUGIN_PYPROJECT = f"""\
+def plugin_pyproject(dist: str, version: str, component: str, package: str) -> str:
+    """The pyproject.toml of a plugin distribution shipping one component and its templates."""
+    return f"""\
 [build-system]
 requires = ["setuptools>=75"]
 build-backend = "setuptools.build_meta"
 
 [project]
-name = "{PLUGIN_DIST}"
-version = "{PLUGIN_VERSION}"
+name = "{dist}"
+version = "{version}"
 requires-python = ">=3.11"
 dependencies = ["uts"]
 
 [project.entry-points."uts.components"]
-shout = "uts_shout"
+{component} = "{package}"
 
 [tool.setuptools]
-packages = ["uts_shout"]
+packages = ["{package}"]
 
 [tool.setuptools.package-data]
-uts_shout = ["templates/**/*"]
+{package} = ["templates/**/*"]
 """
+
+
+PLUGIN_PYPROJECT = plugin_pyproject(PLUGIN_DIST, PLUGIN_VERSION, "shout", "uts_shout")
 
 PLUGIN_MODULE = '''\
 """A third-party uts component that shouts."""

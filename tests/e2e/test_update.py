@@ -14,30 +14,9 @@ import pytest
 
 from tests.conftest import snapshot
 from tests.e2e.conftest import clean_env, copy_source, make_venv, run, uv
-from tests.e2e.test_thirdparty import write
+from tests.e2e.test_thirdparty import plugin_pyproject, write
 
 DIST = "uts-greet"
-
-PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=75"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "uts-greet"
-version = "{version}"
-requires-python = ">=3.11"
-dependencies = ["uts"]
-
-[project.entry-points."uts.components"]
-greet = "uts_greet"
-
-[tool.setuptools]
-packages = ["uts_greet"]
-
-[tool.setuptools.package-data]
-uts_greet = ["templates/**/*"]
-"""
 
 V1 = '''\
 """Greets, version 1: GREETING.txt at the top, option ``name``."""
@@ -103,7 +82,7 @@ V2_TEMPLATES = {
 
 
 def write_release(root: Path, version: str, module: str, templates: dict[str, str]) -> Path:
-    write(root / "pyproject.toml", PYPROJECT.format(version=version))
+    write(root / "pyproject.toml", plugin_pyproject(DIST, version, "greet", "uts_greet"))
     write(root / "uts_greet" / "__init__.py", module)
     for rel, text in templates.items():
         write(root / "uts_greet" / "templates" / rel, text)

@@ -436,3 +436,16 @@ def test_a_signal_landing_in_a_callback_still_interrupts(signum: signal.Signals)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout == "interrupted\n"
     assert "Exception ignored" not in proc.stderr, proc.stderr
+
+
+def test_the_unraisable_hook_is_handed_back() -> None:
+    before = sys.unraisablehook  # pytest's own, while tests run
+    previous = interrupts.install()
+    try:
+        assert sys.unraisablehook is not before
+        nested = interrupts.install()  # a deferred section inside a command
+        interrupts.restore(nested)
+        assert sys.unraisablehook is not before
+    finally:
+        interrupts.restore(previous)
+    assert sys.unraisablehook is before
