@@ -15,8 +15,11 @@ __all__ = [
     "Component",
     "Context",
     "Contributions",
+    "Field",
     "GeneratedFile",
+    "Host",
     "Option",
+    "Slot",
 ]
 
 _NAME = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
@@ -117,6 +120,86 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Field:
+    """One field of a slot's fragments (see :class:`Slot`).
+
+    :param name: the key in the fragment's table.
+    :param type: the Python type (or tuple of types) its value must have.
+    :param required: whether every fragment must give it.
+    :param help: what it means, for the generated slot reference.
+    """
+
+    name: str
+    type: Any = str
+    required: bool = True
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A slot the declaring component consumes: what other components may put in it.
+
+    :param name: the slot's name, as passed to ``Contributions.fragment``.
+    :param help: what the consumer does with the fragments.
+    :param fields: the fields of a table fragment; empty when the fragment is a plain
+        value of type *type*.
+    :param type: the type of a fragment's value (``dict`` for a table of *fields*).
+    """
+
+    name: str
+    help: str
+    fields: tuple[Field, ...] = ()
+    type: Any = dict
+
+
+@dataclass(frozen=True)
+class Host:
+    """Where a project's code lives and how it is built and run.
+
+    uts's own layout for projects uts made (:meth:`for_package`); what ``uts adopt``
+    recorded for the others. Hooks read it as ``ctx.host``, templates as ``host``.
+
+    :param adopted: whether the project is one uts adopted (not uts's own layout).
+    :param package_dir: project-relative directory where components put new modules
+        (``shop``, ``src/shop``, ``app``; ``""`` for a single module at the top).
+    :param module_prefix: dotted prefix of those modules (``shop.``, ``app.``, ``""``).
+    :param app_module: the module that holds the application (``shop.main``).
+    :param app_attr: the module-level app, or the factory function when *factory*.
+    :param factory: whether the app is made by calling *app_attr* (``uvicorn --factory``).
+    :param packaging: ``pep621``, ``poetry`` or ``requirements``.
+    :param requirements: the requirements files, the main one first (``requirements``).
+    :param sources: top-level paths that hold the code (what an image copies).
+    :param tests: the tests directory, or ``None`` when the project has no tests.
+    """
+
+    adopted: bool = False
+    package_dir: str = ""
+    module_prefix: str = ""
+    app_module: str = "main"
+    app_attr: str = "app"
+    factory: bool = False
+    packaging: str = "pep621"
+    requirements: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    tests: str | None = "tests"
+
+    @classmethod
+    def for_package(cls, package: str) -> Host:
+        """uts's own layout: the package at the top, the app in ``package.main``."""
+        return cls(
+            package_dir=package,
+            module_prefix=f"{package}.",
+            app_module=f"{package}.main",
+            sources=(package,),
+        )
+
+    @property
+    def app(self) -> str:
+        """The app as uvicorn takes it: ``shop.main:app``."""
+        return f"{self.app_module}:{self.app_attr}"
+
+
+@dataclass(frozen=True)
 class Component:
     """What a plugin declares about its component in ``uts_component``.
 
@@ -134,6 +217,7 @@ class Component:
     :param history_hint: what the user should do instead, shown with that notice.
     :param releases: earlier versions of this component that ``uts_migrate`` steps
         stop at on the way from a project's recorded version to this one.
+    :param slots: the slots this component consumes, with the shape of their fragments.
     """
 
     name: str
@@ -146,6 +230,7 @@ class Component:
     history: tuple[str, ...] = ()
     history_hint: str = ""
     releases: tuple[str, ...] = ()
+    slots: tuple[Slot, ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -176,6 +261,12 @@ class Context:
     recipe: str
     components: Mapping[str, Mapping[str, Any]]
     uts_version: str
+    host: Host | None = None
+    """Where the code lives; uts's own layout for *package* unless given."""
+
+    def __post_init__(self) -> None:
+        if self.host is None:
+            object.__setattr__(self, "host", Host.for_package(self.package))
 
     def has(self, name: str) -> bool:
         """Whether component *name* is active in this project."""
@@ -193,6 +284,7 @@ class Context:
             "recipe": self.recipe,
             "components": {name: dict(opts) for name, opts in self.components.items()},
             "uts_version": self.uts_version,
+            "host": self.host,
         }
 
 

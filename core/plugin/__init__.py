@@ -36,7 +36,17 @@ from __future__ import annotations
 import pluggy
 
 from uts.migrate import Migration
-from uts.model import REQUIRED, Component, Context, Contributions, GeneratedFile, Option
+from uts.model import (
+    REQUIRED,
+    Component,
+    Context,
+    Contributions,
+    Field,
+    GeneratedFile,
+    Host,
+    Option,
+    Slot,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -45,9 +55,12 @@ __all__ = [
     "Component",
     "Context",
     "Contributions",
+    "Field",
     "GeneratedFile",
+    "Host",
     "Migration",
     "Option",
+    "Slot",
     "impl",
 ]
 
