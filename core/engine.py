@@ -11,7 +11,15 @@ from typing import Any, NamedTuple
 
 from uts import __version__
 from uts.errors import OptionError, RenderError, UsageError
-from uts.model import Component, Context, Contributions, FragmentStore, GeneratedFile, Option
+from uts.model import (
+    Component,
+    Context,
+    Contributions,
+    FragmentStore,
+    GeneratedFile,
+    Option,
+    slot_declarations,
+)
 from uts.plugin.manager import Registry
 from uts.render import check_relative, render_templates
 from uts.resolve import Resolution, resolve, resolve_options
@@ -104,7 +112,8 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
     for name in resolution.order:
         registry.configure(name, ctx)
 
-    store = FragmentStore()
+    declared = slot_declarations(metadata[name] for name in resolution.order)
+    store = FragmentStore(declared=declared)
     for name in resolution.order:
         registry.contribute(name, ctx, Contributions(name, store))
     fragments = store.slots()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from uts.errors import OptionError, RenderError
 
 __all__ = [
+    "NO_DEFAULT",
     "REQUIRED",
     "Component",
     "Context",
@@ -20,6 +21,8 @@ __all__ = [
     "Host",
     "Option",
     "Slot",
+    "SlotDeclarations",
+    "slot_declarations",
 ]
 
 _NAME = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
@@ -119,20 +122,59 @@ class Option:
         )
 
 
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+
+NO_DEFAULT: Any = _NoDefault()
+"""Default of a :class:`Field` that stays absent from a fragment that does not give it."""
+
+
 @dataclass(frozen=True)
 class Field:
     """One field of a slot's fragments (see :class:`Slot`).
 
     :param name: the key in the fragment's table.
-    :param type: the Python type (or tuple of types) its value must have.
+    :param type: the Python type (or tuple of types) its value must have; ``int`` never
+        takes a ``bool``. Elements of a ``list`` or ``dict`` are not checked: say what
+        they are in *help*.
     :param required: whether every fragment must give it.
     :param help: what it means, for the generated slot reference.
+    :param default: for an optional field, the value the consumer reads when a fragment
+        leaves it out (filled in when the fragment is contributed); without one, the
+        field is absent from such a fragment.
     """
 
     name: str
     type: Any = str
     required: bool = True
     help: str = ""
+    default: Any = NO_DEFAULT
+
+    def __post_init__(self) -> None:
+        if self.required and self.default is not NO_DEFAULT:
+            raise ValueError(f"field {self.name!r} is required and cannot have a default")
+
+    @property
+    def types(self) -> tuple[type, ...]:
+        return self.type if isinstance(self.type, tuple) else (self.type,)
+
+    def accepts(self, value: Any) -> bool:
+        """Whether *value* has this field's type (a ``bool`` is no ``int`` here)."""
+        return _is_instance(value, self.types)
+
+
+def _is_instance(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in types:
+        return False
+    return isinstance(value, types)
+
+
+def type_name(kind: Any) -> str:
+    """A field's or slot's type as the docs and the errors spell it: ``str | None``."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " | ".join("None" if k is type(None) else getattr(k, "__name__", str(k)) for k in kinds)
 
 
 @dataclass(frozen=True)
@@ -144,12 +186,52 @@ class Slot:
     :param fields: the fields of a table fragment; empty when the fragment is a plain
         value of type *type*.
     :param type: the type of a fragment's value (``dict`` for a table of *fields*).
+    :param keyed: what the fragments' ``key`` should be (for the reference), if any.
     """
 
     name: str
     help: str
     fields: tuple[Field, ...] = ()
     type: Any = dict
+    keyed: str = ""
+
+    def field(self, name: str) -> Field | None:
+        return next((field for field in self.fields if field.name == name), None)
+
+    def check(self, value: Any) -> tuple[Any, str | None]:
+        """*value* with the defaults of absent optional fields, and what is wrong with it.
+
+        The problem names the field (``field 'order' must be int, got 'ten'``); None when
+        the fragment fits.
+        """
+        kinds = self.type if isinstance(self.type, tuple) else (self.type,)
+        if not _is_instance(value, kinds):
+            return value, f"a fragment must be {type_name(self.type)}, got {_shown(value)}"
+        if not self.fields or not isinstance(value, Mapping):
+            return value, None
+        unknown = [key for key in value if not isinstance(key, str) or self.field(key) is None]
+        if unknown:
+            known = ", ".join(field.name for field in self.fields)
+            return value, f"field {unknown[0]!r} is not one of its fields ({known})"
+        table = dict(value)
+        for field in self.fields:
+            if field.name not in table:
+                if field.required:
+                    return value, f"required field {field.name!r} is missing"
+                if field.default is not NO_DEFAULT:
+                    table[field.name] = field.default
+            elif not field.accepts(table[field.name]):
+                return value, (
+                    f"field {field.name!r} must be {type_name(field.type)}, "
+                    f"got {_shown(table[field.name])}"
+                )
+        return table, None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"{type(value).__name__} {text}"
 
 
 @dataclass(frozen=True)
@@ -240,6 +322,13 @@ class Component:
         names = [option.name for option in self.options]
         if len(names) != len(set(names)):
             raise ValueError(f"component {self.name!r} declares an option twice")
+        slots = [slot.name for slot in self.slots]
+        if len(slots) != len(set(slots)):
+            raise ValueError(f"component {self.name!r} declares a slot twice")
+        for slot in self.slots:
+            fields = [field.name for field in slot.fields]
+            if len(fields) != len(set(fields)):
+                raise ValueError(f"component {self.name!r}: slot {slot.name!r} has a field twice")
 
     def is_history(self, path: str) -> bool:
         """Whether *path* is one of the files this component writes only once."""
@@ -310,15 +399,53 @@ class _Fragment(NamedTuple):
     owner: str
 
 
+SlotDeclarations = Mapping[str, tuple[str, Slot]]
+"""Slot name to the component that consumes it and that component's declaration."""
+
+
+def slot_declarations(components: Iterable[Component]) -> dict[str, tuple[str, Slot]]:
+    """The slots *components* consume, by name; one slot declared twice is an error."""
+    declared: dict[str, tuple[str, Slot]] = {}
+    for component in components:
+        for slot in component.slots:
+            other = declared.get(slot.name)
+            if other is not None:
+                raise RenderError(
+                    f"components {other[0]!r} and {component.name!r} both declare slot "
+                    f"{slot.name!r}",
+                    hint="a slot has one consumer: use a slot of another name for the other",
+                )
+            declared[slot.name] = (component.name, slot)
+    return declared
+
+
 class FragmentStore:
     """Fragments from every component, in contribution order, with clash detection."""
 
-    def __init__(self, files: dict[str, GeneratedFile] | None = None) -> None:
+    def __init__(
+        self,
+        files: dict[str, GeneratedFile] | None = None,
+        declared: SlotDeclarations | None = None,
+    ) -> None:
         self.items: list[_Fragment] = []
         self.files: dict[str, GeneratedFile] = {} if files is None else files
         self.template_dirs: list[tuple[str, Path]] = []
+        self.declared: SlotDeclarations = declared or {}
+        """Slot name to the consuming component and its declaration (active ones)."""
 
     def add(self, slot: str, value: Any, key: str | None, owner: str) -> None:
+        if slot in self.declared:
+            consumer, declaration = self.declared[slot]
+            value, problem = declaration.check(value)
+            if problem is not None:
+                raise RenderError(
+                    f"component {owner!r} gives slot {slot!r} of component {consumer!r} "
+                    f"a fragment that does not fit: {problem}",
+                    hint=(
+                        f"this is a bug in the plugin {owner!r}: its fragment must match "
+                        f"what {consumer!r} declares (see docs/slots.md)"
+                    ),
+                )
         if key is not None:
             for other in self.items:
                 if other.slot == slot and other.key == key:

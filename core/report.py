@@ -78,7 +78,8 @@ def created_summary(root: Path, composition: Composition, plan: Plan) -> str:
         f"{shown}/",
         *_tree(created),
     ]
-    # Steps say where they go ("order", default 50): install, test, migrate, serve.
+    # Steps say where they go ("order"): install, test, migrate, serve. Their slot's
+    # consumer fills in the defaults; a project without it gets them unchecked.
     steps = sorted(
         composition.fragments["next-steps"],
         key=lambda step: step.get("order", 50) if isinstance(step, dict) else 50,
@@ -97,7 +98,7 @@ def created_summary(root: Path, composition: Composition, plan: Plan) -> str:
 def component_info(registry: Registry, name: str) -> dict[str, Any]:
     """Everything ``uts info`` shows about component *name*."""
     from uts.errors import UtsError
-    from uts.model import Context, Contributions, FragmentStore
+    from uts.model import Context, Contributions, FragmentStore, slot_declarations
     from uts.render import TEMPLATE_SUFFIX, template_files
     from uts.resolve import resolve, resolve_options
 
@@ -137,7 +138,7 @@ def component_info(registry: Registry, name: str) -> dict[str, Any]:
         order = resolve(metadata, [name]).order
         options = {n: resolve_options(metadata[n], {}) for n in order}
         ctx = Context("example", "example", "", "", options, "")
-        store = FragmentStore()
+        store = FragmentStore(declared=slot_declarations(metadata[n] for n in order))
         registry.contribute(name, ctx, Contributions(name, store))
     except UtsError as error:
         data["fragments_error"] = error.message

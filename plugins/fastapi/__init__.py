@@ -4,7 +4,66 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uts.plugin import Component, Context, Contributions, impl
+from uts.plugin import Component, Context, Contributions, Field, Slot, impl
+
+SLOTS = (
+    Slot(
+        "routers",
+        "A router the app module mounts with `app.include_router`.",
+        fields=(
+            Field("module", help="The module that defines it (dotted)."),
+            Field("attr", help="The router's name in that module."),
+        ),
+        keyed="the module",
+    ),
+    Slot(
+        "lifespan",
+        "Work the app's lifespan runs: startup functions in component order, shutdown "
+        "functions in reverse order.",
+        fields=(
+            Field("module", help="The module that defines the functions (dotted)."),
+            Field(
+                "function",
+                required=False,
+                help="Called with no argument before the first request.",
+            ),
+            Field(
+                "shutdown",
+                required=False,
+                help="Called with no argument at shutdown, even when startup failed later on.",
+            ),
+        ),
+        keyed="`module.function`",
+    ),
+    Slot(
+        "app-setup",
+        "A function called with the app once it exists: middleware, exception handlers, "
+        "instrumentation. Called in component order.",
+        fields=(
+            Field("module", help="The module that defines it (dotted)."),
+            Field("function", help="Its name; called as `function(app)`."),
+        ),
+        keyed="the module",
+    ),
+    Slot(
+        "health-checks",
+        "A check `GET /health/ready` (and `GET /health`) runs; the generated tests check "
+        "that every one is registered.",
+        fields=(
+            Field("name", help="The name the health report gives it."),
+            Field("module", help="The module that defines the check (dotted)."),
+            Field("function", help="Called with no argument; raises when its service is down."),
+        ),
+        keyed="the name",
+    ),
+    Slot(
+        "test-client-overrides",
+        "A pytest fixture the `client` fixture depends on, returning a dict of FastAPI "
+        "`dependency_overrides` (dependency to its test double).",
+        fields=(Field("fixture", help="The fixture's name (registered through pytest-plugins)."),),
+        keyed="the fixture",
+    ),
+)
 
 
 @impl
@@ -17,6 +76,7 @@ def uts_component() -> Component:
         conflicts=(),
         options=(),
         templates=Path(__file__).parent / "templates",
+        slots=SLOTS,
     )
 
 
