@@ -485,7 +485,10 @@ class Contributions:
     def fragment(self, slot: str, value: Any, key: str | None = None) -> None:
         """Add *value* to *slot*; templates read ``fragments[slot]`` as a list.
 
-        With a *key*, two components giving the same key different values is an error.
+        A slot an active component declares (``Component.slots``) checks *value* now: a
+        fragment that does not fit is a ``RenderError`` naming both components, the slot
+        and the field; optional fields left out get their declared defaults. With a
+        *key*, two components giving the same key different values is an error.
         """
         self._store.add(slot, value, key, self._owner)
 
