@@ -11,7 +11,15 @@ from typing import Any, NamedTuple
 
 from uts import __version__
 from uts.errors import OptionError, RenderError, UsageError
-from uts.model import Component, Context, Contributions, FragmentStore, GeneratedFile, Option
+from uts.model import (
+    Component,
+    Context,
+    Contributions,
+    FragmentStore,
+    GeneratedFile,
+    Option,
+    OwnFiles,
+)
 from uts.plugin.manager import Registry
 from uts.render import check_relative, render_templates
 from uts.resolve import Resolution, resolve, resolve_options
@@ -123,11 +131,11 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
 
     for name in resolution.order:
         view = MappingProxyType({path: item.content for path, item in files.items()})
-        late = FragmentStore(files={p: f for p, f in files.items()})
-        registry.finalize(name, ctx, view, Contributions(name, late))
+        final = dict(files)
+        registry.finalize(name, ctx, view, OwnFiles(name, final))
         files = {
             path if path in files else check_relative(path, f"component {item.owner!r}"): item
-            for path, item in late.files.items()
+            for path, item in final.items()
         }
 
     auto = set(resolution.added_for) | (spec.auto & set(resolution.order))
