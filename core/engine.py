@@ -18,6 +18,7 @@ from uts.model import (
     FragmentStore,
     GeneratedFile,
     Option,
+    OwnFiles,
     slot_declarations,
 )
 from uts.plugin.manager import Registry
@@ -132,11 +133,11 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
 
     for name in resolution.order:
         view = MappingProxyType({path: item.content for path, item in files.items()})
-        late = FragmentStore(files={p: f for p, f in files.items()})
-        registry.finalize(name, ctx, view, Contributions(name, late))
+        final = dict(files)
+        registry.finalize(name, ctx, view, OwnFiles(name, final))
         files = {
             path if path in files else check_relative(path, f"component {item.owner!r}"): item
-            for path, item in late.files.items()
+            for path, item in final.items()
         }
 
     auto = set(resolution.added_for) | (spec.auto & set(resolution.order))

@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
-from uts.errors import OptionError, RenderError
+from uts.errors import OptionError, PluginError, RenderError
 
 __all__ = [
     "NO_DEFAULT",
@@ -20,6 +20,7 @@ __all__ = [
     "GeneratedFile",
     "Host",
     "Option",
+    "OwnFiles",
     "Slot",
     "SlotDeclarations",
     "slot_declarations",
@@ -512,3 +513,48 @@ class Contributions:
                 hint="a file belongs to one component; share content through fragments",
             )
         self._store.files[posix] = GeneratedFile(data, self._owner, executable)
+
+
+class OwnFiles:
+    """Handed to ``uts_finalize``: adds or replaces files of this component, nothing else.
+
+    By then every template has rendered, so a dependency, a fragment or a template
+    directory would be lost: those calls, and writing another component's file, raise
+    :class:`~uts.errors.PluginError` naming the component.
+    """
+
+    def __init__(self, owner: str, files: dict[str, GeneratedFile]) -> None:
+        self._owner = owner
+        self._files = files
+
+    def file(self, path: str, content: str | bytes, executable: bool = False) -> None:
+        """Write the file at project-relative *path*: a new one, or one this component owns."""
+        data = content.encode() if isinstance(content, str) else content
+        posix = str(PurePosixPath(path))
+        refuse_state_path(posix, f"component {self._owner!r}")
+        existing = self._files.get(posix)
+        if existing is not None and existing.owner != self._owner:
+            raise PluginError(
+                f"component {self._owner!r} writes {posix} in uts_finalize, but that file "
+                f"belongs to component {existing.owner!r}",
+                hint="a component writes only its own files; share content through fragments "
+                "in uts_contribute",
+            )
+        self._files[posix] = GeneratedFile(data, self._owner, executable)
+
+    def dependency(self, requirement: str, group: str | None = None) -> NoReturn:
+        raise self._too_late("dependency")
+
+    def fragment(self, slot: str, value: Any, key: str | None = None) -> NoReturn:
+        raise self._too_late("fragment")
+
+    def templates(self, directory: Path) -> NoReturn:
+        raise self._too_late("templates")
+
+    def _too_late(self, method: str) -> PluginError:
+        return PluginError(
+            f"component {self._owner!r} calls out.{method}() in uts_finalize, after every "
+            "template has rendered: it would be lost",
+            hint=f"call out.{method}() in uts_contribute; uts_finalize may only write "
+            "the component's own files (out.file)",
+        )

@@ -45,6 +45,7 @@ from uts.model import (
     GeneratedFile,
     Host,
     Option,
+    OwnFiles,
     Slot,
 )
 
@@ -60,6 +61,7 @@ __all__ = [
     "Host",
     "Migration",
     "Option",
+    "OwnFiles",
     "Slot",
     "impl",
 ]

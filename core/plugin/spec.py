@@ -15,7 +15,7 @@ from pathlib import Path
 import pluggy
 
 from uts.migrate import Migration
-from uts.model import Component, Context, Contributions
+from uts.model import Component, Context, Contributions, OwnFiles
 
 _spec = pluggy.HookspecMarker("uts")
 
@@ -113,12 +113,16 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
 
 
 @_spec
-def uts_finalize(ctx: Context, files: Mapping[str, bytes], out: Contributions) -> None:
+def uts_finalize(ctx: Context, files: Mapping[str, bytes], out: OwnFiles) -> None:
     """See every file of the plan before it is written; add or replace your own files.
 
     :param ctx: the project.
     :param files: project-relative path to content, for every file of the plan.
-    :param out: write files owned by this component (``out.file``).
+    :param out: writes files owned by this component (``out.file``). Writing another
+        component's file, or calling ``dependency``, ``fragment`` or ``templates`` (too
+        late: every template has rendered), raises a ``PluginError`` naming the component.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+       ``out`` is an ``OwnFiles``: what ``Contributions`` silently dropped here is refused.
     """

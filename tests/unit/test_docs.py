@@ -22,6 +22,9 @@ def test_every_hook_is_documented_with_its_signature(hook: str) -> None:
     assert match, f"docs/plugins.md has no section for {hook}"
     documented = re.findall(r"(\w+):", match.group(1))
     assert documented == list(inspect.signature(getattr(spec, hook)).parameters)
+    # The types too: the spec's annotations are strings (postponed evaluation).
+    signature = str(inspect.signature(getattr(spec, hook))).replace("'", "")
+    assert re.search(rf"^### `{hook}{re.escape(signature)}`$", docs, re.MULTILINE), signature
 
 
 def test_documented_hooks_exist() -> None:
