@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from uts.model import NO_DEFAULT, Component, Field, Slot, type_name
+from uts.model import NO_DEFAULT, Component, Field, Slot, slot_declarations, type_name
 
 __all__ = ["PAGES", "main", "slots_page"]
 
@@ -57,6 +57,10 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _names(consumers: tuple[str, ...]) -> str:
+    return ", ".join(f"`{name}`" for name in consumers)
+
+
 def _field_names(slot: Slot) -> str:
     if not slot.fields:
         return f"a `{type_name(slot.type)}`"
@@ -71,8 +75,8 @@ def _default(field: Field) -> str:
     return f"optional, default `{field.default!r}`"
 
 
-def _slot_section(consumer: str, slot: Slot) -> list[str]:
-    lines = ["", f"## `{slot.name}`", "", f"Consumed by `{consumer}`. {slot.help}"]
+def _slot_section(consumers: tuple[str, ...], slot: Slot) -> list[str]:
+    lines = ["", f"## `{slot.name}`", "", f"Consumed by {_names(consumers)}. {slot.help}"]
     if slot.keyed:
         lines += [
             "",
@@ -93,15 +97,15 @@ def _slot_section(consumer: str, slot: Slot) -> list[str]:
 
 def slots_page(components: Iterable[Component]) -> str:
     """``docs/slots.md`` for *components*, in their order, each slot as declared."""
-    declared = [(component.name, slot) for component in components for slot in component.slots]
+    declared = [(d.consumers, d.slot) for d in slot_declarations(components).values()]
     text = _HEADER
     text += "".join(
-        f"| [`{slot.name}`](#{slot.name}) | `{consumer}` | {_field_names(slot)} |\n"
-        for consumer, slot in declared
+        f"| [`{slot.name}`](#{slot.name}) | {_names(consumers)} | {_field_names(slot)} |\n"
+        for consumers, slot in declared
     )
     body: list[str] = []
-    for consumer, slot in declared:
-        body += _slot_section(consumer, slot)
+    for consumers, slot in declared:
+        body += _slot_section(consumers, slot)
     return text + "\n".join(body) + "\n"
 
 

@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple, NoReturn
+from types import UnionType
+from typing import Any, NamedTuple, NoReturn, Union, get_args, get_origin
 
 from uts.errors import OptionError, PluginError, RenderError
 
@@ -16,6 +17,7 @@ __all__ = [
     "Component",
     "Context",
     "Contributions",
+    "Declaration",
     "Field",
     "GeneratedFile",
     "Host",
@@ -137,9 +139,8 @@ class Field:
     """One field of a slot's fragments (see :class:`Slot`).
 
     :param name: the key in the fragment's table.
-    :param type: the Python type (or tuple of types) its value must have; ``int`` never
-        takes a ``bool``. Elements of a ``list`` or ``dict`` are not checked: say what
-        they are in *help*.
+    :param type: the type its value must have: a class, ``X | Y``, ``list[X]``,
+        ``dict[K, V]`` or ``Any`` (``int`` never takes a ``bool``).
     :param required: whether every fragment must give it.
     :param help: what it means, for the generated slot reference.
     :param default: for an optional field, the value the consumer reads when a fragment
@@ -157,25 +158,43 @@ class Field:
         if self.required and self.default is not NO_DEFAULT:
             raise ValueError(f"field {self.name!r} is required and cannot have a default")
 
-    @property
-    def types(self) -> tuple[type, ...]:
-        return self.type if isinstance(self.type, tuple) else (self.type,)
-
     def accepts(self, value: Any) -> bool:
         """Whether *value* has this field's type (a ``bool`` is no ``int`` here)."""
-        return _is_instance(value, self.types)
+        return matches(value, self.type)
 
 
-def _is_instance(value: Any, types: tuple[type, ...]) -> bool:
-    if isinstance(value, bool) and bool not in types:
+def matches(value: Any, kind: Any) -> bool:
+    """Whether *value* is of *kind*: a type, a tuple of them, ``X | Y``, ``list[X]``,
+    ``dict[K, V]`` or ``Any``; a ``bool`` is no ``int`` unless *kind* says ``bool``."""
+    if kind is Any:
+        return True
+    if kind is None or kind is type(None):
+        return value is None
+    if isinstance(kind, tuple):
+        return any(matches(value, each) for each in kind)
+    origin, args = get_origin(kind), get_args(kind)
+    if origin in (Union, UnionType):
+        return any(matches(value, each) for each in args)
+    if origin is list:
+        return isinstance(value, list) and all(matches(item, args[0]) for item in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            matches(key, args[0]) and matches(item, args[1]) for key, item in value.items()
+        )
+    if isinstance(value, bool) and kind is not bool:
         return False
-    return isinstance(value, types)
+    return isinstance(value, kind)
 
 
 def type_name(kind: Any) -> str:
     """A field's or slot's type as the docs and the errors spell it: ``str | None``."""
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " | ".join("None" if k is type(None) else getattr(k, "__name__", str(k)) for k in kinds)
+    if isinstance(kind, tuple):
+        return " | ".join(type_name(each) for each in kind)
+    if kind is None or kind is type(None):
+        return "None"
+    if get_origin(kind) is not None:
+        return str(kind).replace("typing.", "")
+    return getattr(kind, "__name__", str(kind))
 
 
 @dataclass(frozen=True)
@@ -205,8 +224,7 @@ class Slot:
         The problem names the field (``field 'order' must be int, got 'ten'``); None when
         the fragment fits.
         """
-        kinds = self.type if isinstance(self.type, tuple) else (self.type,)
-        if not _is_instance(value, kinds):
+        if not matches(value, self.type):
             return value, f"a fragment must be {type_name(self.type)}, got {_shown(value)}"
         if not self.fields or not isinstance(value, Mapping):
             return value, None
@@ -400,23 +418,47 @@ class _Fragment(NamedTuple):
     owner: str
 
 
-SlotDeclarations = Mapping[str, tuple[str, Slot]]
-"""Slot name to the component that consumes it and that component's declaration."""
+class Declaration(NamedTuple):
+    """A slot as its consumers declare it: every one of them with the same fields."""
+
+    consumers: tuple[str, ...]
+    slot: Slot
+
+    @property
+    def named(self) -> str:
+        """``component 'docker'``, or ``components 'docker' and 'kubernetes'``."""
+        names = [repr(name) for name in self.consumers]
+        if len(names) == 1:
+            return f"component {names[0]}"
+        return f"components {', '.join(names[:-1])} and {names[-1]}"
 
 
-def slot_declarations(components: Iterable[Component]) -> dict[str, tuple[str, Slot]]:
-    """The slots *components* consume, by name; one slot declared twice is an error."""
-    declared: dict[str, tuple[str, Slot]] = {}
+SlotDeclarations = Mapping[str, Declaration]
+"""Slot name to the components that consume it and their declaration."""
+
+
+def slot_declarations(components: Iterable[Component]) -> dict[str, Declaration]:
+    """The slots *components* consume, by name.
+
+    Several components may consume one slot (each reads the same fragments for a file
+    of its own) when they declare the same fields and type; declarations that differ
+    are an error naming both components.
+    """
+    declared: dict[str, Declaration] = {}
     for component in components:
         for slot in component.slots:
             other = declared.get(slot.name)
-            if other is not None:
+            if other is None:
+                declared[slot.name] = Declaration((component.name,), slot)
+                continue
+            if (other.slot.fields, other.slot.type) != (slot.fields, slot.type):
                 raise RenderError(
-                    f"components {other[0]!r} and {component.name!r} both declare slot "
-                    f"{slot.name!r}",
-                    hint="a slot has one consumer: use a slot of another name for the other",
+                    f"components {other.consumers[0]!r} and {component.name!r} declare slot "
+                    f"{slot.name!r} with different fields",
+                    hint="components that read one slot must declare the same fields: "
+                    "share one Slot value, or give one of them a slot of another name",
                 )
-            declared[slot.name] = (component.name, slot)
+            declared[slot.name] = Declaration((*other.consumers, component.name), other.slot)
     return declared
 
 
@@ -436,15 +478,15 @@ class FragmentStore:
 
     def add(self, slot: str, value: Any, key: str | None, owner: str) -> None:
         if slot in self.declared:
-            consumer, declaration = self.declared[slot]
-            value, problem = declaration.check(value)
+            declaration = self.declared[slot]
+            value, problem = declaration.slot.check(value)
             if problem is not None:
                 raise RenderError(
-                    f"component {owner!r} gives slot {slot!r} of component {consumer!r} "
+                    f"component {owner!r} gives slot {slot!r} of {declaration.named} "
                     f"a fragment that does not fit: {problem}",
                     hint=(
                         f"this is a bug in the plugin {owner!r}: its fragment must match "
-                        f"what {consumer!r} declares (see docs/slots.md)"
+                        "the slot's declaration (see docs/slots.md)"
                     ),
                 )
         if key is not None:

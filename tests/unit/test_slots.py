@@ -19,6 +19,7 @@ from uts.model import (
     Component,
     Context,
     Contributions,
+    Declaration,
     Field,
     FragmentStore,
     Slot,
@@ -140,13 +141,34 @@ def test_a_third_party_consumer_is_checked_the_same_way() -> None:
         compose(builtins_with(consumer, bad), spec("giver"))
 
 
-def test_two_components_declaring_one_slot_is_an_error_naming_both() -> None:
+def test_two_components_declaring_one_slot_differently_is_an_error_naming_both() -> None:
     slot = Slot("env", "mine too", fields=(Field("name"),))
     rival = FakePlugin(Component(name="rival", version="1.0", summary="", slots=(slot,)))
     with pytest.raises(
-        RenderError, match="components 'project' and 'rival' both declare slot 'env'"
+        RenderError, match="components 'project' and 'rival' declare slot 'env' with different"
     ):
         compose(builtins_with(rival), spec("project", "rival"))
+
+
+def test_components_declaring_one_slot_alike_share_it_and_are_all_named() -> None:
+    """Two consumers of one slot (docker and kubernetes both run the migrate command)."""
+    slot = Slot("migrate", "The schema's upgrade command.", fields=(Field("command", list[str]),))
+    readers = [
+        FakePlugin(
+            Component(name=name, version="1", summary="", requires=("project",), slots=(slot,))
+        )
+        for name in ("compose", "cluster")
+    ]
+    good = giving("migrate", {"command": ["alembic", "upgrade", "head"]}, requires=("compose",))
+    result = compose(builtins_with(*readers, good), spec("giver", "cluster"))
+    assert result.fragments["migrate"] == [{"command": ["alembic", "upgrade", "head"]}]
+    bad = giving("migrate", {"command": ["alembic", 1]}, requires=("compose",))
+    with pytest.raises(RenderError) as info:
+        compose(builtins_with(*readers, bad), spec("giver", "cluster"))
+    assert (
+        "component 'giver' gives slot 'migrate' of components 'compose' and 'cluster' a fragment "
+        "that does not fit: field 'command' must be list[str], got list ['alembic', 1]"
+    ) in info.value.message
 
 
 def test_a_component_cannot_declare_a_slot_or_a_field_twice() -> None:
@@ -171,7 +193,7 @@ def test_a_keyed_fragment_is_compared_after_its_defaults_are_filled_in() -> None
 # -- every slot a built-in contributes to is declared by a built-in ------------------------
 
 
-def builtin_declarations() -> dict[str, tuple[str, Slot]]:
+def builtin_declarations() -> dict[str, Declaration]:
     registry = load_registry(autoload=False)
     return slot_declarations(registry.metadata[name] for name in uts_plugins.BUILTINS)
 
@@ -227,12 +249,13 @@ def test_every_slot_a_builtin_contributes_to_is_declared_by_a_builtin() -> None:
 def test_every_declared_builtin_slot_is_read_by_its_consumer() -> None:
     """A declaration without a reader would be a contract nobody keeps."""
     root = Path(uts_plugins.__file__).parent
-    for slot, (consumer, _) in builtin_declarations().items():
-        folder = root / consumer
-        sources = [path.read_text() for path in folder.rglob("*") if path.is_file()]
-        assert any(f'"{slot}"' in text or f"'{slot}'" in text for text in sources), (
-            f"{consumer} declares {slot!r} but nothing of it reads the slot"
-        )
+    for slot, (consumers, _) in builtin_declarations().items():
+        for consumer in consumers:
+            folder = root / consumer
+            sources = [path.read_text() for path in folder.rglob("*") if path.is_file()]
+            assert any(f'"{slot}"' in text or f"'{slot}'" in text for text in sources), (
+                f"{consumer} declares {slot!r} but nothing of it reads the slot"
+            )
 
 
 def test_every_declared_field_has_a_meaning_and_optional_ones_say_so() -> None:
