@@ -22,7 +22,7 @@ from uts.model import (
     slot_declarations,
 )
 from uts.plugin.manager import Registry
-from uts.render import check_relative, render_templates
+from uts.render import check_relative, merge_helpers, render_templates
 from uts.resolve import Resolution, resolve, resolve_options
 from uts.state import STATE_FORMAT, build_state, provider_of, records_of
 
@@ -123,11 +123,17 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
     for path, item in store.files.items():
         files[check_relative(path, f"component {item.owner!r}")] = item
     variables = {**ctx.template_vars(), "fragments": fragments}
+    helpers = merge_helpers(
+        ((name, registry.template_helpers(name, ctx)) for name in resolution.order),
+        [*variables, "options"],
+    )
     for name in resolution.order:
         directories = [metadata[name].templates] if metadata[name].templates else []
         directories += [path for owner, path in store.template_dirs if owner == name]
         for directory in directories:
-            rendered = render_templates(directory, name, {**variables, "options": components[name]})
+            rendered = render_templates(
+                directory, name, {**variables, "options": components[name]}, helpers
+            )
             for path, item in rendered.items():
                 _claim(files, path, item)
 

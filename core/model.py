@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import UnionType
@@ -25,6 +26,7 @@ __all__ = [
     "OwnFiles",
     "Slot",
     "SlotDeclarations",
+    "TemplateHelpers",
     "slot_declarations",
 ]
 
@@ -251,6 +253,25 @@ def _shown(value: Any) -> str:
     text = repr(value)
     text = text if len(text) <= 60 else text[:57] + "..."
     return f"{type(value).__name__} {text}"
+
+
+@dataclass(frozen=True)
+class TemplateHelpers:
+    """Jinja filters, tests and globals a component gives every template of the project.
+
+    Returned by ``uts_template_helpers``. A name belongs to one component: a name two
+    components give, or one that uts, Jinja or the template variables already use, is
+    an error naming both sides.
+
+    :param filters: name to function, used as ``{{ value | name(args) }}``.
+    :param tests: name to predicate, used as ``{% if value is name %}`` and in
+        ``select("name")`` / ``reject("name")``.
+    :param globals: name to value or function, used as ``{{ name(args) }}``.
+    """
+
+    filters: Mapping[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
+    tests: Mapping[str, Callable[..., bool]] = dataclasses.field(default_factory=dict)
+    globals: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)

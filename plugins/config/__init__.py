@@ -65,7 +65,8 @@ def setting(
         {"name": name, "type": annotation, "default": source, "doc": doc, "secret": secret},
         key=name,
     )
-    out.fragment("env", {"name": name.upper(), "value": shown, "comment": doc}, key=name.upper())
+    env = {"name": name.upper(), "value": shown, "comment": doc, "secret": secret}
+    out.fragment("env", env, key=name.upper())
 
 
 SLOTS = (

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from uts.plugin import Component, Context, Contributions, Field, Slot, impl
+from uts.plugin import Component, Context, Contributions, Field, Slot, TemplateHelpers, impl
 
 SLOTS = (
     Slot(
@@ -91,6 +93,31 @@ def uts_component() -> Component:
         templates=Path(__file__).parent / "templates",
         slots=SLOTS,
     )
+
+
+_SECRET_SUFFIXES = ("_PASSWORD", "_SECRET", "_TOKEN")
+
+
+def is_sensitive(entry: Mapping[str, Any]) -> bool:
+    """Whether an ``env`` entry is a secret, which deployment files keep out of plain config.
+
+    It is when it says so (``secret``: a ``SecretStr`` setting), when its name ends in
+    ``_PASSWORD``, ``_SECRET`` or ``_TOKEN``, or when it ends in ``_URL`` and its value
+    is not an ``http(s)`` URL (database and broker URLs carry credentials). The
+    template test ``sensitive``: ``{% if setting is sensitive %}``,
+    ``fragments["env"] | reject("sensitive")``.
+    """
+    name, value = str(entry["name"]), str(entry.get("value", ""))
+    return (
+        bool(entry.get("secret"))
+        or name.endswith(_SECRET_SUFFIXES)
+        or (name.endswith("_URL") and not value.startswith(("http://", "https://")))
+    )
+
+
+@impl
+def uts_template_helpers() -> TemplateHelpers:
+    return TemplateHelpers(tests={"sensitive": is_sensitive})
 
 
 @impl

@@ -1,0 +1,174 @@
+"""Template helpers: components give Jinja filters, tests and globals through a hook,
+each name one component's; the built-in helpers are tested as plain functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import write_templates
+from uts.engine import ProjectSpec, compose
+from uts.errors import PluginError, RenderError
+from uts.model import Component, Context, TemplateHelpers
+from uts.plugin import impl
+from uts.plugin.manager import Registry, registry_from
+from uts.render import merge_helpers, render_templates
+from uts_plugins.project import is_sensitive
+
+
+class Helper:
+    """A plugin whose component gives *helpers* and renders *templates*."""
+
+    def __init__(
+        self,
+        name: str,
+        helpers: Any = None,
+        templates: Path | None = None,
+        requires: tuple[str, ...] = (),
+    ) -> None:
+        self.component = Component(
+            name=name, version="1", summary="", requires=requires, templates=templates
+        )
+        self.helpers = helpers
+
+    @impl
+    def uts_component(self) -> Component:
+        return self.component
+
+    @impl
+    def uts_template_helpers(self, ctx: Context) -> Any:
+        return self.helpers(ctx) if callable(self.helpers) else self.helpers
+
+
+def registry(*plugins: Helper) -> Registry:
+    return registry_from({plugin.component.name: plugin for plugin in plugins})
+
+
+def spec(*components: str) -> ProjectSpec:
+    return ProjectSpec("shop", "test", list(components))
+
+
+def shout(text: str) -> str:
+    return text.upper() + "!"
+
+
+def test_a_component_s_helpers_reach_every_template_of_the_project(tmp_path: Path) -> None:
+    templates = write_templates(
+        tmp_path / "t",
+        {
+            "a.txt.jinja": "{{ package | shout }} {{ greeting(package) }}"
+            "{% if package is short %} short{% endif %}\n",
+        },
+    )
+    helpers = TemplateHelpers(
+        filters={"shout": shout},
+        tests={"short": lambda text: len(text) < 5},
+        globals={"greeting": lambda name: f"hello {name}"},
+    )
+    giver = Helper("giver", helpers)
+    user = Helper("user", templates=templates, requires=("giver",))
+    files = compose(registry(giver, user), spec("user")).files
+    assert files["a.txt"].content == b"SHOP! hello shop short\n"
+
+
+def test_the_hook_sees_the_project(tmp_path: Path) -> None:
+    templates = write_templates(tmp_path / "t", {"a.txt.jinja": "{{ made_for }}\n"})
+    giver = Helper(
+        "giver", lambda ctx: TemplateHelpers(globals={"made_for": ctx.project_name}), templates
+    )
+    assert compose(registry(giver), spec("giver")).files["a.txt"].content == b"shop\n"
+
+
+def test_two_components_giving_one_name_is_an_error_naming_both() -> None:
+    one = Helper("one", TemplateHelpers(filters={"shout": shout}))
+    two = Helper("two", TemplateHelpers(filters={"shout": str.lower}), requires=("one",))
+    with pytest.raises(
+        RenderError, match="components 'one' and 'two' both give template filter 'shout'"
+    ):
+        compose(registry(one, two), spec("two"))
+
+
+@pytest.mark.parametrize(
+    ("helpers", "which"),
+    [
+        (TemplateHelpers(filters={"md": shout}), "filter 'md', which is one of uts's own filters"),
+        (TemplateHelpers(filters={"upper": shout}), "filter 'upper', which is a Jinja built-in"),
+        (TemplateHelpers(tests={"defined": bool}), "test 'defined', which is a Jinja built-in"),
+        (TemplateHelpers(globals={"range": range}), "global 'range', which is a Jinja built-in"),
+        (TemplateHelpers(globals={"package": "x"}), "global 'package', which is a template var"),
+        (TemplateHelpers(globals={"options": {}}), "global 'options', which is a template var"),
+    ],
+)
+def test_a_name_uts_or_jinja_already_uses_is_refused(helpers: TemplateHelpers, which: str) -> None:
+    with pytest.raises(RenderError, match=f"component 'giver' gives template {which}"):
+        compose(registry(Helper("giver", helpers)), spec("giver"))
+
+
+@pytest.mark.parametrize(
+    ("helpers", "problem"),
+    [
+        ({"filters": {"shout": shout}}, "returned dict, not TemplateHelpers"),
+        (TemplateHelpers(filters={"shout": "SHOUT"}), "template filter 'shout' is not callable"),
+        (TemplateHelpers(filters={"sh-out": shout}), "template filter name 'sh-out' is not"),
+        (TemplateHelpers(globals={"a.b": 1}), "template global name 'a.b' is not"),
+    ],
+)
+def test_a_malformed_result_is_a_plugin_error_naming_the_component(
+    helpers: Any, problem: str
+) -> None:
+    with pytest.raises(PluginError, match=f"component 'giver': .*{problem}"):
+        compose(registry(Helper("giver", helpers)), spec("giver"))
+
+
+def test_a_dotted_filter_name_namespaces_it(tmp_path: Path) -> None:
+    templates = write_templates(tmp_path / "t", {"a.txt.jinja": "{{ 'hi' | giver.shout }}\n"})
+    giver = Helper("giver", TemplateHelpers(filters={"giver.shout": shout}), templates)
+    assert compose(registry(giver), spec("giver")).files["a.txt"].content == b"HI!\n"
+
+
+def test_code_compiled_with_one_helper_is_not_reused_with_another(tmp_path: Path) -> None:
+    """Jinja decides at compile time whether a filter gets the context (pass_context):
+    the compiled-template cache keeps code per set of helpers, so a filter of the same
+    name from another plugin is called its own way."""
+    from jinja2 import pass_context
+
+    root = write_templates(tmp_path / "t", {"a.txt.jinja": "{{ name | pick }}\n"})
+
+    @pass_context
+    def from_context(context: Any, value: str) -> str:
+        return f"{context['name']} via context"
+
+    for pick, expected in ((from_context, b"x via context\n"), (shout, b"X!\n")) * 2:
+        helpers = merge_helpers([("giver", TemplateHelpers(filters={"pick": pick}))], ["name"])
+        assert render_templates(root, "demo", {"name": "x"}, helpers)["a.txt"].content == expected
+
+
+@pytest.mark.parametrize(
+    ("entry", "sensitive"),
+    [
+        ({"name": "SECRET_KEY", "value": "placeholder", "secret": True}, True),
+        ({"name": "SECRET_KEY", "value": "placeholder", "secret": False}, False),
+        ({"name": "FIRST_SUPERUSER_PASSWORD", "value": ""}, True),
+        ({"name": "GITHUB_TOKEN", "value": "x"}, True),
+        ({"name": "WEBHOOK_SECRET", "value": "x"}, True),
+        ({"name": "DATABASE_URL", "value": "sqlite:///./shop.db"}, True),
+        ({"name": "CELERY_BROKER_URL", "value": "redis://localhost:6379/0"}, True),
+        ({"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://localhost:4318"}, False),
+        ({"name": "PAYMENT_API_URL", "value": "https://api.example.com"}, False),
+        ({"name": "LOG_LEVEL", "value": "INFO"}, False),
+        ({"name": "PASSWORD_MIN_LENGTH", "value": 8}, False),
+        ({"name": "RETRY_URL", "value": 5}, True),  # not an http(s) URL: kept secret
+    ],
+)
+def test_sensitive_says_which_env_entries_are_secrets(
+    entry: dict[str, Any], sensitive: bool
+) -> None:
+    assert is_sensitive(entry) is sensitive
+
+
+def test_sensitive_is_the_project_component_s_test() -> None:
+    import uts_plugins.project as project
+
+    assert project.uts_template_helpers().tests == {"sensitive": is_sensitive}
