@@ -172,3 +172,82 @@ def test_sensitive_is_the_project_component_s_test() -> None:
     import uts_plugins.project as project
 
     assert project.uts_template_helpers().tests == {"sensitive": is_sensitive}
+
+
+def test_python_imports_groups_sorts_and_wraps_as_ruff_does() -> None:
+    from uts_plugins.fastapi import python_imports
+
+    paths = [
+        "shop.metrics.router",
+        "shop.api.deps.get_user",
+        "shop.api.deps.CurrentUser",
+        "shop.api.deps.MAX_PAGE",
+        "shop.metrics.router",  # twice: imported once
+        "Shop.Legacy.thing",
+        "shop.health",
+    ]
+    assert python_imports(paths) == "\n".join(
+        [
+            "from shop import health",
+            "from shop.api.deps import MAX_PAGE, CurrentUser, get_user",
+            "from Shop.Legacy import thing",
+            "from shop.metrics import router",
+        ]
+    )
+    long = [f"shop.module_{n}.function_with_a_long_name_{n}" for n in (1, 2)]
+    assert python_imports(
+        [*long, "shop.module_1.second_function_with_a_rather_long_name_too"]
+    ) == "\n".join(
+        [
+            "from shop.module_1 import (",
+            "    function_with_a_long_name_1,",
+            "    second_function_with_a_rather_long_name_too,",
+            ")",
+            "from shop.module_2 import function_with_a_long_name_2",
+        ]
+    )
+    assert python_imports([]) == ""
+    with pytest.raises(ValueError, match="not a dotted path"):
+        python_imports(["toplevel"])
+
+
+def test_python_imports_output_is_what_ruff_wants(tmp_path: Path) -> None:
+    """Checked by ruff itself: isort (I001) and format find nothing to change."""
+    import subprocess
+    import sys
+
+    from uts_plugins.fastapi import python_imports
+
+    paths = [
+        "app.api.deps.get_user",
+        "app.api.deps.CurrentUser",
+        "app.api.deps.MAX_PAGE",
+        "app.metrics.router",
+        "app.core.security.permissions.a_very_long_function_name_for_permissions",
+        "app.core.security.permissions.another_very_long_function_name",
+        "app.health",
+    ]
+    source = tmp_path / "imports.py"
+    source.write_text(python_imports(paths) + "\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.ruff]\nline-length = 88\n[tool.ruff.lint]\nselect = ["I"]\n'
+        '[tool.ruff.lint.isort]\nknown-first-party = ["app"]\n'
+    )
+    ruff = [sys.executable, "-m", "ruff"]
+    check = subprocess.run(
+        [*ruff, "check", "--no-cache", "imports.py"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout
+    fmt = subprocess.run(
+        [*ruff, "format", "--no-cache", "--check", "imports.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert fmt.returncode == 0, fmt.stdout
+
+
+def test_python_imports_is_the_fastapi_component_s_global() -> None:
+    import uts_plugins.fastapi as fastapi
+
+    assert fastapi.uts_template_helpers().globals == {"python_imports": fastapi.python_imports}
