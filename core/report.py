@@ -131,6 +131,7 @@ def component_info(registry: Registry, name: str) -> dict[str, Any]:
             for option in component.options
         ],
         "files": files,
+        "slots": [_slot_info(slot) for slot in component.slots],
         "fragments": [],
     }
     metadata = registry.metadata
@@ -152,6 +153,25 @@ def component_info(registry: Registry, name: str) -> dict[str, Any]:
     return data
 
 
+def _slot_info(slot: Any) -> dict[str, Any]:
+    from uts.model import NO_DEFAULT, type_name
+
+    return {
+        "name": slot.name,
+        "help": slot.help,
+        "fields": [
+            {
+                "name": field.name,
+                "type": type_name(field.type),
+                "required": field.required,
+                "default": None if field.default is NO_DEFAULT else field.default,
+                "help": field.help,
+            }
+            for field in slot.fields
+        ],
+    }
+
+
 def format_info(data: dict[str, Any]) -> str:
     lines = [f"{data['name']} {data['version']} ({data['source']})", f"  {data['summary']}", ""]
     lines.append("requires:  " + (", ".join(data["requires"]) or "-"))
@@ -169,6 +189,15 @@ def format_info(data: dict[str, Any]) -> str:
     lines.append("files:" if data["files"] else "files: none")
     lines += [f"  {path}" for path in data["files"]]
     lines.append("")
+    if data["slots"]:
+        lines.append("slots it reads (fragments other components give it):")
+        for slot in data["slots"]:
+            fields = ", ".join(
+                f"{field['name']}: {field['type']}" + ("" if field["required"] else "?")
+                for field in slot["fields"]
+            )
+            lines.append(f"  {slot['name']} {{{fields}}}")
+        lines.append("")
     if data.get("fragments_error"):
         lines.append(f"fragments: (cannot show: {data['fragments_error']})")
     else:
