@@ -14,8 +14,8 @@ and ``k8s-env`` sets what a setting is in the cluster. The settings are read at 
 time from the ``env`` and ``settings`` fragments, so the ConfigMap follows the
 components of the project; which of them are secret is decided in
 ``configmap.yaml.jinja`` and ``secrets.env.example.jinja``. Nothing is written to files
-other components own except through the ``readme`` and ``next-steps`` slots and one
-dependency.
+other components own except through the ``readme`` and ``next-steps`` slots and the
+``k8s-requirements`` dependencies (database's PostgreSQL driver).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ TAG = r"(?!latest\Z)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 # An RFC 1123 label (namespaces) and a DNS name (ingress hosts).
 LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 HOST = rf"{LABEL}(?:\.{LABEL})+"
-POSTGRES_DRIVER = "psycopg[binary]>=3.3"
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -76,6 +75,12 @@ SLOTS = (
             Field("value", str, True, "Its value in the cluster."),
             Field("secret", bool, False, "In the Secret (secrets.env) rather than the ConfigMap."),
         ),
+    ),
+    Slot(
+        "k8s-requirements",
+        "A requirement the project needs in the cluster, added to its dependencies "
+        "(key: its name).",
+        (Field("requirement", str, True, "A PEP 508 requirement."),),
     ),
     MIGRATE,
 )
@@ -158,10 +163,6 @@ def uts_configure(ctx: Context) -> None:
 
 @impl
 def uts_contribute(ctx: Context, out: Contributions) -> None:
-    if ctx.has("database"):
-        # In a cluster the database is PostgreSQL: SQLite on a pod's disk is neither
-        # shared between replicas nor kept across restarts.
-        out.dependency(POSTGRES_DRIVER)
     out.later(lambda fragments: _workloads(ctx, fragments, out))
     out.fragment(
         "next-steps",
@@ -193,6 +194,8 @@ def _workloads(ctx: Context, fragments: Mapping[str, Any], out: Contributions) -
     name = slug(ctx)
     options = ctx.options("kubernetes")
     variables = {"name": name, "k8s_namespace": options["namespace"] or name, "options": options}
+    for item in fragments["k8s-requirements"]:
+        out.dependency(item["requirement"])
     for workload in fragments["k8s-workloads"]:
         values = {**variables, "workload": workload}
         path = f"deploy/k8s/{workload['name']}"
