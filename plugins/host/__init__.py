@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from uts.errors import RenderError, UsageError
+from uts.errors import ConflictError, RenderError, UsageError
 from uts.model import Field, Fragment, Host, Slot
 from uts.plugin import Component, Context, Contributions, impl
 
@@ -134,7 +134,7 @@ def _needs_health_module(host: Host) -> bool:
     if served:
         path, finding = next(iter(served.items()))
         missing = next(p for p in HEALTH_PATHS if p not in served)
-        raise RenderError(
+        raise ConflictError(
             f"{finding.file}:{finding.line} serves {path} already, but not {missing}; uts "
             f"would serve both from its own health module",
             hint=f"serve {missing} there too (uts then uses both), or take {path} out",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uts.errors import OptionError
+from uts.errors import ConflictError
 from uts.plugin import Component, Context, Contributions, Option, impl
 
 _PATH = r"/[a-z0-9_-]+(?:/[a-z0-9_-]+)*"
@@ -59,7 +59,7 @@ def _reused_metrics_route(ctx: Context) -> bool:
         if finding.detail == "import prometheus_client":
             continue  # the client library alone measures nothing by itself
         what = "OpenTelemetry" if finding.kind == "opentelemetry" else "Prometheus instrumentation"
-        raise OptionError(
+        raise ConflictError(
             f"{finding.file}:{finding.line} sets up {what} already ({finding.detail}); "
             "uts's monitoring would measure every request a second time",
             hint="keep yours and leave monitoring out, or take yours out first",
@@ -72,7 +72,7 @@ def _reused_metrics_route(ctx: Context) -> bool:
         if finding.detail.endswith("make_asgi_app()"):
             reused = True
             continue
-        raise OptionError(
+        raise ConflictError(
             f"{finding.file}:{finding.line} serves {served} already ({finding.detail}); "
             f"uts would serve its metrics at {path}",
             hint="serve them elsewhere: --set monitoring.metrics_path=/internal/metrics",
