@@ -251,3 +251,45 @@ def test_python_imports_is_the_fastapi_component_s_global() -> None:
     import uts_plugins.fastapi as fastapi
 
     assert fastapi.uts_template_helpers().globals == {"python_imports": fastapi.python_imports}
+
+
+def test_cluster_env_puts_k8s_env_values_over_env_and_decides_what_is_secret() -> None:
+    from uts_plugins.kubernetes import cluster_env
+
+    env = [
+        {"name": "ENVIRONMENT", "value": "development", "comment": "Where.", "secret": False},
+        {"name": "SECRET_KEY", "value": "placeholder", "comment": "Key.", "secret": True},
+        {"name": "CACHE_URL", "value": "redis://localhost:6379/0", "comment": "", "secret": False},
+        {"name": "LOG_LEVEL", "value": "INFO", "comment": "Level.", "secret": False},
+    ]
+    k8s_env = [
+        {"name": "ENVIRONMENT", "value": "production"},
+        {"name": "CACHE_URL", "value": "http://cache:8080", "secret": True},  # it says so
+        {"name": "LOG_LEVEL", "value": "WARNING", "secret": False},
+        {"name": "POD_TOKEN", "value": "x"},  # no env fragment: comes last, secret by name
+    ]
+    settings = cluster_env(env, k8s_env)
+    assert [(s["name"], s["value"], s["secret"], s["generate"]) for s in settings] == [
+        ("ENVIRONMENT", "production", False, False),
+        ("SECRET_KEY", "placeholder", True, True),
+        ("CACHE_URL", "http://cache:8080", True, False),
+        ("LOG_LEVEL", "WARNING", False, False),
+        ("POD_TOKEN", "x", True, False),
+    ]
+    assert settings[0]["comment"] == "Where." and settings[4]["comment"] == ""
+    # A URL's secrecy follows the value the cluster gets.
+    plain = cluster_env(
+        [{"name": "API_URL", "value": "postgres://x"}], [{"name": "API_URL", "value": "https://x"}]
+    )
+    assert plain[0]["secret"] is False
+
+
+def test_kubernetes_gives_its_helpers_for_the_project() -> None:
+    from types import MappingProxyType
+
+    import uts_plugins.kubernetes as kubernetes
+    from uts.model import Context
+
+    ctx = Context("My_Shop.api", "my_shop_api", "", "", MappingProxyType({}), "")
+    helpers = kubernetes.uts_template_helpers(ctx)
+    assert helpers.globals == {"cluster_env": kubernetes.cluster_env, "k8s_name": "my-shop-api"}
