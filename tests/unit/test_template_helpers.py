@@ -268,7 +268,7 @@ def test_cluster_env_puts_k8s_env_values_over_env_and_decides_what_is_secret() -
         {"name": "LOG_LEVEL", "value": "WARNING", "secret": False},
         {"name": "POD_TOKEN", "value": "x"},  # no env fragment: comes last, secret by name
     ]
-    settings = cluster_env(env, k8s_env)
+    settings = cluster_env(env, k8s_env, is_sensitive)
     assert [(s["name"], s["value"], s["secret"], s["generate"]) for s in settings] == [
         ("ENVIRONMENT", "production", False, False),
         ("SECRET_KEY", "placeholder", True, True),
@@ -279,7 +279,9 @@ def test_cluster_env_puts_k8s_env_values_over_env_and_decides_what_is_secret() -
     assert settings[0]["comment"] == "Where." and settings[4]["comment"] == ""
     # A URL's secrecy follows the value the cluster gets.
     plain = cluster_env(
-        [{"name": "API_URL", "value": "postgres://x"}], [{"name": "API_URL", "value": "https://x"}]
+        [{"name": "API_URL", "value": "postgres://x"}],
+        [{"name": "API_URL", "value": "https://x"}],
+        is_sensitive,
     )
     assert plain[0]["secret"] is False
 
@@ -292,4 +294,14 @@ def test_kubernetes_gives_its_helpers_for_the_project() -> None:
 
     ctx = Context("My_Shop.api", "my_shop_api", "", "", MappingProxyType({}), "")
     helpers = kubernetes.uts_template_helpers(ctx)
-    assert helpers.globals == {"cluster_env": kubernetes.cluster_env, "k8s_name": "my-shop-api"}
+    assert helpers.globals["k8s_name"] == "my-shop-api"
+    assert helpers.globals["cluster_env"] is kubernetes._cluster_env
+    # It asks Jinja for the sensitive test of the component reading env, by its name.
+    import jinja2
+
+    environment = jinja2.Environment()
+    with pytest.raises(RenderError, match="needs the template test 'sensitive'"):
+        kubernetes._cluster_env(environment, [], [])
+    environment.tests["sensitive"] = is_sensitive
+    entry = {"name": "A_TOKEN", "value": "x"}
+    assert kubernetes._cluster_env(environment, [entry], [])[0]["secret"] is True
