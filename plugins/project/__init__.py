@@ -118,19 +118,22 @@ def is_sensitive(entry: Mapping[str, Any]) -> bool:
     )
 
 
-def from_import(module: str, *names: str) -> str:
+def from_import(module: str, *names: str, indent: int = 0) -> str:
     """``from module import a, b`` as ruff writes it in a generated project, whatever
     the package's name: on one line when it fits in the project's line length (88),
     else one name a line in parentheses with a trailing comma (ruff's isort and
-    formatter agree on both). Give the names in isort's order. The template global
+    formatter agree on both). Give the names in isort's order; *indent* is the
+    statement's indentation (an import inside a function). The template global
     ``from_import``: ``{{ from_import(package ~ ".core.errors", "NotFoundError") }}``.
     """
     if not names:
         raise ValueError(f"from_import({module!r}) names nothing to import")
-    line = f"from {module} import {', '.join(names)}"
+    pad = " " * indent
+    line = f"{pad}from {module} import {', '.join(names)}"
     if len(line) <= LINE_LENGTH:
         return line
-    return "\n".join([f"from {module} import (", *(f"    {name}," for name in names), ")"])
+    lines = [f"{pad}from {module} import (", *(f"{pad}    {name}," for name in names)]
+    return "\n".join([*lines, f"{pad})"])
 
 
 @impl
