@@ -216,12 +216,16 @@ def _wire(
         local[module] = name if name not in taken else f"uts_{name}"
         alias = "" if local[module] == name else f" as {local[module]}"
         imports.setdefault(parent, []).append(name + alias)
-    lines = []
+    lines = []  # as ruff's isort writes them: each "as" name on a line of its own
     for parent, names in imports.items():
-        if parent:
-            lines.append(f"from {parent} import {', '.join(sorted(names))}")
-        else:
+        if not parent:
             lines += [f"import {name}" for name in sorted(names)]
+            continue
+        plain = sorted(name for name in names if " as " not in name)
+        groups = [[name] for name in names if " as " in name] + ([plain] if plain else [])
+        lines += [f"from {parent} import {', '.join(group)}" for group in groups]
+    first_party = {module.split(".")[0] for module in local}  # and the project's packages:
+    first_party |= {source for source in host.sources if source.isidentifier()}
     code = [statement.format(name=local[module], app=variable) for module, statement in wired]
-    source = insert_wiring(add_imports(source, path, lines), path, variable, function, code)
-    out.file(path, source)
+    source = add_imports(source, path, lines, first_party)
+    out.file(path, insert_wiring(source, path, variable, function, code))

@@ -64,6 +64,14 @@ def _reused_metrics_route(ctx: Context) -> bool:
             "uts's monitoring would measure every request a second time",
             hint="keep yours and leave monitoring out, or take yours out first",
         )
+    for finding in ctx.host.found("middleware"):
+        name = finding.detail.rpartition(".")[2]
+        if "Prometheus" in name or "OpenTelemetry" in name:
+            raise ConflictError(
+                f"{finding.file}:{finding.line} adds {finding.detail} already; uts's "
+                "monitoring would add the same kind of middleware a second time",
+                hint="keep yours and leave monitoring out, or take yours out first",
+            )
     reused = False
     for finding in ctx.host.found("metrics-route"):
         served = _route_path(finding.detail)

@@ -148,14 +148,16 @@ def test_every_project_command_finds_an_adopted_project(uts: Uts, tmp_path: Path
 WIRED = {
     "single_file": (
         "main.py",
-        "from pydantic import BaseModel\nimport health\nimport metrics\nimport tracing\n",
+        # first-party modules: a section of their own, sorted as ruff's isort wants
+        "from pydantic import BaseModel\n\nimport health\nimport metrics\nimport tracing\n\n",
         '              version="0.3.1")   # bump with every release\n'
         "metrics.install(app)\ntracing.configure_tracing(app)\n"
         "app.include_router(metrics.router)\napp.include_router(health.router)\n",
     ),
     "poetry_factory": (
         "orders/main.py",
-        "from orders import health, metrics, tracing\n",
+        "from fastapi import FastAPI\n\nfrom orders import health, metrics, tracing\n"
+        "from orders.api.routes import router as api_router\n",
         '    application.include_router(api_router, prefix="/api")\n'
         "    metrics.install(application)\n    tracing.configure_tracing(application)\n"
         "    application.include_router(metrics.router)\n"
@@ -164,13 +166,14 @@ WIRED = {
     ),
     "routers_pkg": (
         "shop/app.py",
-        "from shop.routers import items, users\nfrom shop import health, metrics, tracing\n",
+        "CORSMiddleware\n\nfrom shop import health, metrics, tracing\nfrom shop.routers import",
         "        app.include_router(module.router)\n    metrics.install(app)\n",
     ),
     "has_health": (  # /metrics is served by the app's own make_asgi_app(): reused
         "billing/main.py",
         # main.py defines a health() route: the module is imported under another name
-        "from billing import health as uts_health, metrics, tracing\n",
+        "make_asgi_app\n\nfrom billing import health as uts_health\n"
+        "from billing import metrics, tracing\n\napp = ",
         'app = FastAPI(title="Billing")\nmetrics.install(app)\ntracing.configure_tracing(app)\n'
         "app.include_router(uts_health.router)\n",
     ),
@@ -317,7 +320,7 @@ def test_third_party_components_are_refused_unless_they_opt_in(tmp_path: Path) -
     opted = FakePlugin(Component("extra", "1.0", "x", adoptable=True), contribute)
     files = _compose_with(opted, root).files
     assert files["svc/main.py"].content == (
-        b"from fastapi import FastAPI\nfrom svc import extra\n\napp = FastAPI()\nextra.go(app)\n"
+        b"from fastapi import FastAPI\n\nfrom svc import extra\n\napp = FastAPI()\nextra.go(app)\n"
     )
     assert files["requirements.txt"].content == b"fastapi\nattrs>=23\n"
     assert files["svc/extra.py"].owner == "extra"
@@ -356,7 +359,7 @@ def test_names_already_taken_in_the_app_module_are_aliased(uts: Uts, tmp_path: P
     adopted(uts, root)
     assert uts("add", "monitoring", "-C", root).code == 0
     text = (root / "svc" / "main.py").read_text()
-    assert "from svc import health, metrics as uts_metrics, tracing\n" in text
+    assert "from svc import health, tracing\nfrom svc import metrics as uts_metrics\n" in text
     assert (
         "uts_metrics.install(app)\n" in text and "app.include_router(uts_metrics.router)\n" in text
     )
@@ -384,6 +387,17 @@ CLASHES = {
         FastAPIInstrumentor.instrument_app(app)
         """,
         "svc/main.py:2 sets up OpenTelemetry already",
+    ),
+    "middleware": (
+        """\
+        from fastapi import FastAPI
+
+        from svc.prom import PrometheusMiddleware
+
+        app = FastAPI()
+        app.add_middleware(PrometheusMiddleware)
+        """,
+        "svc/main.py:6 adds PrometheusMiddleware already; uts's monitoring would add the same",
     ),
     "metrics route": (
         """\
