@@ -81,11 +81,8 @@ def git_project(name: str, target: Path) -> Path:
 
 def ruff_findings(project: Path, files: list[str]) -> Counter[tuple[str, str, str]]:
     """ruff's findings in *files*, with the project's own configuration, by file and rule."""
-    proc = run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "--exit-zero"]
-        + ["--output-format", "json", *files],
-        cwd=project,
-    )
+    check = [sys.executable, "-m", "ruff", "check", "--no-cache", "--exit-zero"]
+    proc = run([*check, "--output-format", "json", *files], cwd=project)
     found = json.loads(proc.stdout or "[]")
     return Counter(
         (Path(item["filename"]).relative_to(project).as_posix(), item["code"], item["message"])
