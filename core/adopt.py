@@ -563,7 +563,7 @@ def adopt_project(
     bases of later merges, which git finds too once they are committed).
     """
     from uts import journal
-    from uts.adopted import HOST, RECORD_KEY, adopted_spec, is_adopted
+    from uts.adopted import HOST, adopted_spec, is_adopted
     from uts.commit import commit
     from uts.engine import compose
     from uts.objects import blob_id, store_objects
@@ -633,7 +633,6 @@ def adopt_project(
             action = "update" if previous is not None else "create"
             echo(f"dry run: would write {names} ({action}); nothing was written")
         return
-    assert RECORD_KEY in composition.state
     store_objects(originals.values())
     if written:
         with journal.locked(root):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
+import subprocess
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -468,4 +470,52 @@ def test_a_module_uts_would_create_that_exists_is_refused(uts: Uts, tmp_path: Pa
     result = uts("add", "monitoring", "-C", root)
     assert result.code == ConflictError.exit_code
     assert "already exist: svc/tracing.py" in result.err
+    assert snapshot(root) == before
+
+
+# ---- where the originals come from ----------------------------------------------------------
+
+
+def _git(root: Path, *args: str) -> None:
+    names = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
+    env = {**os.environ, **dict.fromkeys(names, "t")}
+    subprocess.run(["git", *args], cwd=root, check=True, env=env)
+
+
+def _empty_object_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-cache"))
+
+
+def test_the_originals_come_back_from_git_when_the_cache_is_gone(
+    uts: Uts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = copy("single_file", tmp_path)
+    before = adopted(uts, root)
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "adopted")
+    _empty_object_cache(monkeypatch, tmp_path)
+    main = root / "main.py"
+    main.write_text(main.read_text() + "\n# a note of the team's\n")
+    assert uts("add", "monitoring", "-C", root).code == 0
+    assert main.read_text().endswith("# a note of the team's\n")
+    assert uts("remove", "monitoring", "-C", root).code == 0
+    assert {p: d for p, d in snapshot(root).items() if not p.startswith(".git")} == {
+        **before,
+        "main.py": before["main.py"] + b"\n# a note of the team's\n",
+    }
+
+
+def test_originals_found_nowhere_stop_the_command(
+    uts: Uts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = copy("single_file", tmp_path)
+    adopted(uts, root)
+    _empty_object_cache(monkeypatch, tmp_path)
+    (root / "main.py").write_text((root / "main.py").read_text() + "# edited\n")
+    before = snapshot(root)
+    result = uts("add", "monitoring", "-C", root)
+    assert result.code == ConflictError.exit_code
+    assert "uts cannot find main.py as 'uts adopt' found it" in result.err
+    assert "hint: commit your project to git right after 'uts adopt'" in result.err
     assert snapshot(root) == before
