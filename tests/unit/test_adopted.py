@@ -519,3 +519,39 @@ def test_originals_found_nowhere_stop_the_command(
     assert "uts cannot find main.py as 'uts adopt' found it" in result.err
     assert "hint: commit your project to git right after 'uts adopt'" in result.err
     assert snapshot(root) == before
+
+
+def test_the_probes_stay_while_a_component_needs_them(tmp_path: Path) -> None:
+    import uts_plugins.host
+    import uts_plugins.monitoring
+
+    root = copy("routers_pkg", tmp_path)
+
+    def probes(ctx, out):  # type: ignore[no-untyped-def]
+        out.fragment("health", {"component": "probes"}, key="probes")
+        out.fragment("health-checks", {"name": "disk", "module": "shop.disk", "function": "ok"})
+
+    plugins = {
+        "host": uts_plugins.host,
+        "monitoring": uts_plugins.monitoring,
+        "probes": FakePlugin(Component("probes", "1.0", "x", adoptable=True), probes),
+    }
+    adoption = detect(root)
+    originals = {p: (root / p).read_bytes() for p in ("shop/app.py", "pyproject.toml")}
+    record = adoption.to_dict()
+
+    def files(*names: str) -> dict[str, bytes]:
+        spec = adopted_spec("shop", record, originals, ["host", *names])
+        composition = compose(registry_from(dict(plugins)), spec)
+        return {p: f.content for p, f in composition.files.items() if not p.startswith(".uts")}
+
+    both, probes_only, none = files("monitoring", "probes"), files("probes"), files()
+    assert both["shop/health.py"] == probes_only["shop/health.py"]
+    assert b'    "disk": disk.ok,\n' in both["shop/health.py"]
+    assert b"from shop import disk\n" in both["shop/health.py"]
+    assert probes_only["shop/app.py"] == (
+        originals["shop/app.py"]
+        .replace(b"\nfrom shop.routers", b"\nfrom shop import health\nfrom shop.routers")
+        .replace(b"    return app\n", b"    app.include_router(health.router)\n    return app\n")
+    )
+    assert none == {p: d for p, d in originals.items()}
