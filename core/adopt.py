@@ -606,7 +606,15 @@ def adopt_project(
     edited = [adoption.packaging.dependency_file]
     if adoption.insertion is not None:
         edited.insert(0, adoption.insertion.file)
-    originals = {path: (root / path).read_bytes() for path in edited}
+    originals: dict[str, bytes] = {}
+    for path in edited:
+        try:
+            originals[path] = (root / path).read_bytes()
+        except OSError as error:
+            raise UtsError(
+                f"{root / path}: cannot read it: {error.strerror or error}",
+                hint="uts adopt records this file, which components edit: make it readable",
+            ) from error
     record = adoption.to_dict()
     record["originals"] = {path: blob_id(data) for path, data in originals.items()}
     composition = compose(

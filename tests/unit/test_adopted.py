@@ -555,3 +555,13 @@ def test_the_probes_stay_while_a_component_needs_them(tmp_path: Path) -> None:
         .replace(b"    return app\n", b"    app.include_router(health.router)\n    return app\n")
     )
     assert none == {p: d for p, d in originals.items()}
+
+
+def test_a_lock_file_is_named_when_the_dependencies_change(uts: Uts, tmp_path: Path) -> None:
+    root = copy("uv_lifespan", tmp_path)
+    (root / "uv.lock").write_text("version = 1\n")
+    adopted(uts, root)
+    result = uts("add", "monitoring", "-C", root)
+    assert result.code == 0, result.err
+    assert "note: uts does not touch uv.lock: regenerate it after this change" in result.err
+    assert (root / "uv.lock").read_text() == "version = 1\n"
