@@ -174,6 +174,10 @@ class Adoption:
 
             def load(kind: Any, table: dict[str, Any]) -> Any:
                 values = {k.replace("-", "_"): v for k, v in table.items()}
+                for key, value in values.items():
+                    wanted = {"line": int, "groups": list}.get(key, str)
+                    if not isinstance(value, wanted) or isinstance(value, bool):
+                        raise ValueError(f"[{kind.__name__}] {key} must be a {wanted.__name__}")
                 unknown = set(values) - set(kind._fields)
                 missing = set(kind._fields) - set(values) - _OPTIONAL - set(kind._field_defaults)
                 if unknown or missing:

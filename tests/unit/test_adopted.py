@@ -565,3 +565,25 @@ def test_a_lock_file_is_named_when_the_dependencies_change(uts: Uts, tmp_path: P
     assert result.code == 0, result.err
     assert "note: uts does not touch uv.lock: regenerate it after this change" in result.err
     assert (root / "uv.lock").read_text() == "version = 1\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('kind = "module"', 'knd = "module"'),
+        ("line = 8", 'line = "8"'),
+        ('attr = "app"', "attr = 1"),
+    ],
+)
+def test_a_damaged_adopt_record_is_a_state_error(
+    uts: Uts, tmp_path: Path, old: str, new: str
+) -> None:
+    root = copy("single_file", tmp_path)
+    adopted(uts, root)
+    project = root / ".uts" / "project.toml"
+    project.write_text(project.read_text().replace(old, new, 1))
+    before = snapshot(root)
+    result = uts("add", "monitoring", "-C", root)
+    assert result.code == 9, result.err
+    assert ".uts/project.toml [adopt] is not a valid uts adoption record" in result.err
+    assert snapshot(root) == before
