@@ -113,16 +113,16 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     out.fragment("app-setup", {"module": tracing, "function": "configure_tracing"}, key=tracing)
     if not (adopted and _reused_metrics_route(ctx)):
         out.fragment("routers", {"module": metrics, "attr": "router"}, key=metrics)
-    if host.tests is not None:
-        out.templates(TEMPLATES / "tests")
-    if adopted:
-        # The probes the tests request; tracing's shutdown runs from configure_tracing.
-        out.fragment("health", {"component": "monitoring"}, key="monitoring")
-        return
-    out.templates(TEMPLATES / "fixtures")
     # Spans wait in batches. uvicorn re-raises SIGTERM once it has shut down, so atexit
     # handlers never run: the app's shutdown must send the last batch.
     out.fragment("lifespan", {"module": tracing, "shutdown": "shutdown_tracing"}, key=tracing)
+    if host.tests is not None:
+        out.templates(TEMPLATES / "tests")
+    if adopted:
+        # The probes the tests request.
+        out.fragment("health", {"component": "monitoring"}, key="monitoring")
+        return
+    out.templates(TEMPLATES / "fixtures")
     out.fragment(
         "pytest-plugins", {"module": "tests.fixtures.tracing"}, key="tests.fixtures.tracing"
     )

@@ -151,33 +151,38 @@ WIRED = {
     "single_file": (
         "main.py",
         # first-party modules: a section of their own, sorted as ruff's isort wants
-        "from pydantic import BaseModel\n\nimport health\nimport metrics\nimport tracing\n\n",
+        "from pydantic import BaseModel\n\nimport health\nimport lifespan_steps\nimport metrics\n"
+        "import tracing\n\n",
         '              version="0.3.1")   # bump with every release\n'
         "metrics.install(app)\ntracing.configure_tracing(app)\n"
-        "app.include_router(metrics.router)\napp.include_router(health.router)\n",
+        "app.include_router(metrics.router)\napp.include_router(health.router)\n"
+        "lifespan_steps.add(app, shutdown=tracing.shutdown_tracing)\n",
     ),
     "poetry_factory": (
         "orders/main.py",
-        "from fastapi import FastAPI\n\nfrom orders import health, metrics, tracing\n"
+        "from fastapi import FastAPI\n\nfrom orders import health, lifespan_steps, metrics, tracing\n"
         "from orders.api.routes import router as api_router\n",
         '    application.include_router(api_router, prefix="/api")\n'
         "    metrics.install(application)\n    tracing.configure_tracing(application)\n"
         "    application.include_router(metrics.router)\n"
-        "    application.include_router(health.router)\n\n"
+        "    application.include_router(health.router)\n"
+        "    lifespan_steps.add(application, shutdown=tracing.shutdown_tracing)\n\n"
         "    # everything is wired: hand it to the server\n    return application\n",
     ),
     "routers_pkg": (
         "shop/app.py",
-        "CORSMiddleware\n\nfrom shop import health, metrics, tracing\nfrom shop.routers import",
+        "CORSMiddleware\n\nfrom shop import health, lifespan_steps, metrics, tracing\n"
+        "from shop.routers import",
         "        app.include_router(module.router)\n    metrics.install(app)\n",
     ),
     "has_health": (  # /metrics is served by the app's own make_asgi_app(): reused
         "billing/main.py",
         # main.py defines a health() route: the module is imported under another name
         "make_asgi_app\n\nfrom billing import health as uts_health\n"
-        "from billing import metrics, tracing\n\napp = ",
+        "from billing import lifespan_steps, metrics, tracing\n\napp = ",
         'app = FastAPI(title="Billing")\nmetrics.install(app)\ntracing.configure_tracing(app)\n'
-        "app.include_router(uts_health.router)\n",
+        "app.include_router(uts_health.router)\n"
+        "lifespan_steps.add(app, shutdown=tracing.shutdown_tracing)\n",
     ),
 }
 DEPENDENCY = {
@@ -189,9 +194,17 @@ DEPENDENCY = {
     "routers_pkg": "    'opentelemetry-sdk>=1.45',\n    'prometheus-client>=0.26',\n",
 }
 NEW_FILES = {
-    "single_file": ["health.py", "metrics.py", "test_metrics.py", "test_tracing.py", "tracing.py"],
+    "single_file": [
+        "health.py",
+        "lifespan_steps.py",
+        "metrics.py",
+        "test_metrics.py",
+        "test_tracing.py",
+        "tracing.py",
+    ],
     "src_hatch": [
         "src/inventory/health.py",
+        "src/inventory/lifespan_steps.py",
         "src/inventory/metrics.py",
         "src/inventory/tracing.py",
         "tests/test_metrics.py",
@@ -331,7 +344,6 @@ def test_third_party_components_are_refused_unless_they_opt_in(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("slot", "value", "message"),
     [
-        ("lifespan", {"module": "svc.x", "shutdown": "stop"}, "adds lifespan work"),
         ("dependencies:dev", "pytest", "adds 'pytest' to the 'dev' dependency group"),
     ],
 )
@@ -361,7 +373,8 @@ def test_names_already_taken_in_the_app_module_are_aliased(uts: Uts, tmp_path: P
     adopted(uts, root)
     assert uts("add", "monitoring", "-C", root).code == 0
     text = (root / "svc" / "main.py").read_text()
-    assert "from svc import health, tracing\nfrom svc import metrics as uts_metrics\n" in text
+    assert "from svc import health, lifespan_steps, tracing\n" in text
+    assert "from svc import metrics as uts_metrics\n" in text
     assert (
         "uts_metrics.install(app)\n" in text and "app.include_router(uts_metrics.router)\n" in text
     )
@@ -460,7 +473,8 @@ def test_an_app_serving_both_probes_keeps_its_own(uts: Uts, tmp_path: Path) -> N
     assert uts("add", "monitoring", "-C", root).code == 0
     assert not (root / "svc" / "health.py").exists()
     text = (root / "svc" / "main.py").read_text()
-    assert "from svc import metrics, tracing\n" in text and "health.router" not in text
+    assert "from svc import lifespan_steps, metrics, tracing\n" in text
+    assert "health.router" not in text
 
 
 def test_a_module_uts_would_create_that_exists_is_refused(uts: Uts, tmp_path: Path) -> None:
@@ -587,3 +601,61 @@ def test_a_damaged_adopt_record_is_a_state_error(
     assert result.code == 9, result.err
     assert ".uts/project.toml [adopt] is not a valid uts adoption record" in result.err
     assert snapshot(root) == before
+
+
+def test_lifespan_steps_run_around_the_apps_own_lifespan(tmp_path: Path) -> None:
+    """What uts wires for ``lifespan`` fragments on an adopted app: start-up steps in order
+    before the app's own lifespan, shutdown steps in reverse after it, even when it fails."""
+    import asyncio
+    import contextlib
+    import types
+
+    root = svc(tmp_path, "from fastapi import FastAPI\n\napp = FastAPI()\n")
+
+    def contribute(ctx, out):  # type: ignore[no-untyped-def]
+        out.fragment("lifespan", {"module": "svc.db", "function": "connect", "shutdown": "close"})
+        out.fragment("lifespan", {"module": "svc.cache", "function": "warm"})
+        out.fragment("lifespan", {"module": "svc.tracing", "shutdown": "flush"})
+
+    plugin = FakePlugin(Component("extra", "1.0", "x", adoptable=True), contribute)
+    files = _compose_with(plugin, root).files
+    assert files["svc/main.py"].content.endswith(
+        b"app = FastAPI()\n"
+        b"lifespan_steps.add(app, startup=db.connect, shutdown=db.close)\n"
+        b"lifespan_steps.add(app, startup=cache.warm)\n"
+        b"lifespan_steps.add(app, shutdown=tracing.flush)\n"
+    )
+    steps = types.ModuleType("lifespan_steps")
+    exec(files["svc/lifespan_steps.py"].content, steps.__dict__)
+    seen: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def own(app: object):  # type: ignore[no-untyped-def]
+        seen.append("own start")
+        try:
+            yield {"state": 1}
+        finally:
+            seen.append("own stop")
+
+    app = types.SimpleNamespace(router=types.SimpleNamespace(lifespan_context=own))
+    for name, start, stop in (("db", True, True), ("cache", True, False), ("tr", False, True)):
+        steps.add(
+            app,
+            startup=(lambda n=name: seen.append(f"{n} start")) if start else None,
+            shutdown=(lambda n=name: seen.append(f"{n} stop")) if stop else None,
+        )
+
+    async def serve(fail: bool) -> None:
+        async with app.router.lifespan_context(app) as state:
+            assert state == {"state": 1}
+            if fail:
+                raise RuntimeError("the app failed")
+
+    asyncio.run(serve(False))
+    assert seen == [
+        "db start", "cache start", "own start", "own stop", "tr stop", "db stop"
+    ]  # fmt: skip
+    seen.clear()
+    with pytest.raises(RuntimeError):
+        asyncio.run(serve(True))
+    assert seen[-2:] == ["tr stop", "db stop"]
