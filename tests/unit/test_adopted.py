@@ -141,8 +141,14 @@ def test_every_project_command_finds_an_adopted_project(uts: Uts, tmp_path: Path
     assert "recipe 'adopted'" in status.out and "  host 0.1.0" in status.out
     assert "no changes" in status.out
     assert uts("check", "-C", root).code == 0
-    (root / "notes" / "main.py").write_text("# edited\n")
+    assert uts("add", "monitoring", "-C", root).code == 0
+    main = root / "notes" / "main.py"
+    main.write_text(main.read_text() + "# edited\n")
     assert "modified  notes/main.py  (host)" in uts("status", "-C", root).out
+    assert "+# edited" in uts("diff", "-C", root).out
+    check = uts("check", "-C", root)  # host provides the fastapi monitoring requires
+    assert check.code == 0, check.out
+    assert uts("repair", "--dry-run", "-C", root).code == 0
 
 
 # ---- add and remove on each layout -------------------------------------------------------------
