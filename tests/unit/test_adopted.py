@@ -665,3 +665,10 @@ def test_lifespan_steps_run_around_the_apps_own_lifespan(tmp_path: Path) -> None
     with pytest.raises(RuntimeError):
         asyncio.run(serve(True))
     assert seen[-2:] == ["tr stop", "db stop"]
+
+
+def test_a_foreign_project_not_adopted_yet_points_at_uts_adopt(uts: Uts, tmp_path: Path) -> None:
+    root = copy("single_file", tmp_path)
+    result = uts("add", "monitoring", "-C", root)
+    assert result.code == 9
+    assert "run 'uts adopt' there first" in result.err
