@@ -19,7 +19,7 @@ from uts.change import current_spec
 from uts.engine import compose
 from uts.errors import ConflictError, RenderError, ResolutionError
 from uts.model import Component, Host
-from uts.plugin.manager import registry_from
+from uts.plugin.manager import load_registry, registry_from
 from uts.state import find_project, load_project
 
 Uts = Callable[..., Result]
@@ -120,17 +120,11 @@ def test_ctx_host_is_built_from_the_record(name: str, uts: Uts, tmp_path: Path) 
     state = load_project(find_project(root / HOSTS[name].package_dir))
     assert list(state.tool["components"]) == ["host"]
     assert state.tool["recipe"] == "adopted"
-    host = compose(registry_from_builtins(), current_spec(state)).context.host
+    host = compose(load_registry(autoload=False), current_spec(state)).context.host
     assert host is not None
     assert host.findings == detect(root).findings
     assert dataclasses.replace(host, findings=()) == HOSTS[name]
     assert host == host_from_record(state.tool["adopt"])
-
-
-def registry_from_builtins():  # type: ignore[no-untyped-def]
-    from uts.plugin.manager import load_registry
-
-    return load_registry(autoload=False)
 
 
 def test_every_project_command_finds_an_adopted_project(uts: Uts, tmp_path: Path) -> None:
