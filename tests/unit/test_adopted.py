@@ -666,3 +666,24 @@ def test_a_foreign_project_not_adopted_yet_points_at_uts_adopt(uts: Uts, tmp_pat
     result = uts("add", "monitoring", "-C", root)
     assert result.code == 9
     assert "run 'uts adopt' there first" in result.err
+
+
+def test_an_app_with_no_place_to_wire_in_refuses_what_must_wire_itself(
+    uts: Uts, tmp_path: Path
+) -> None:
+    root = svc(
+        tmp_path,
+        """\
+        from fastapi import FastAPI
+
+
+        def create_app() -> FastAPI:
+            return FastAPI(title="svc")
+        """,
+    )
+    before = adopted(uts, root)
+    assert "wiring: no place to wire components in" in uts("adopt", "-C", root).out
+    result = uts("add", "monitoring", "-C", root)
+    assert result.code == RenderError.exit_code
+    assert "uts adopt found no place to do it in svc.main" in result.err
+    assert snapshot(root) == before
