@@ -517,13 +517,17 @@ class Kit:
         extras: Iterable[str] = ("dev",),
         install: Iterable[str] = (),
         env: Mapping[str, str] | None = None,
+        lint: bool = False,
         timeout: float = 1800,
     ) -> subprocess.CompletedProcess[str]:
         """Install the project (``-e .[dev]``) in a fresh virtual environment made with uv,
         then run its own ``pytest`` there; a failing step fails the test with its output.
 
         *install* adds requirements to the same install (a local plugin, say); *env*
-        adds environment variables for the tests. Slow: mark such tests ``uts_slow``.
+        adds environment variables for the tests. With *lint*, ``ruff check`` and ``ruff
+        format --check`` must pass too, with the project's own configuration (what the
+        files a plugin adds must meet). Returns pytest's run. Slow: mark such tests
+        ``uts_slow``.
         """
         root = _root(project)
         venv = self._tmp.mktemp("uts-venv") / "venv"
@@ -547,6 +551,9 @@ class Kit:
             PYTHONDONTWRITEBYTECODE="1",
         )
         environment.update(env or {})
+        if lint:
+            for check in (["check"], ["format", "--check"]):
+                _run([python, "-m", "ruff", *check, "--no-cache", "."], cwd=root, env=environment)
         return _run(
             [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args],
             cwd=root,
