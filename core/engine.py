@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from uts import __version__
-from uts.errors import OptionError, RenderError, UsageError
+from uts.errors import OptionError, RenderError, UsageError, UtsError
 from uts.model import Component, Context, Contributions, FragmentStore, GeneratedFile, Option
 from uts.plugin.manager import Registry
 from uts.render import check_relative, render_templates
@@ -107,6 +107,7 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
     store = FragmentStore()
     for name in resolution.order:
         registry.contribute(name, ctx, Contributions(name, store))
+    _run_later(store, resolution.order)
     fragments = store.slots()
 
     files: dict[str, GeneratedFile] = {}
@@ -135,6 +136,46 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
     state = _state(registry, spec, ctx, auto)
     files.update(build_state(state, records_of(files)))
     return Composition(ctx, resolution, dict(sorted(files.items())), fragments, state)
+
+
+class _Frozen(dict[str, tuple[Any, ...]]):
+    """Fragments by slot, as tuples; a slot nobody filled reads as ``()``."""
+
+    def __missing__(self, key: str) -> tuple[Any, ...]:
+        return ()
+
+
+def _run_later(store: FragmentStore, order: list[str]) -> None:
+    """The callbacks of ``Contributions.later``, each seeing every fragment so far."""
+    rank = {name: index for index, name in enumerate(order)}
+    from uts.errors import PluginError
+    from uts.plugin.manager import _passes_through
+
+    for owner, callback in store.later:
+        view = MappingProxyType(_Frozen((s, tuple(v)) for s, v in store.slots().items()))
+        before = len(store.items)
+        try:
+            callback(view)
+        except UtsError as error:
+            if f"{owner!r}" not in error.message:
+                error.message = f"component {owner!r}: {error.message}"
+            raise
+        except BaseException as error:
+            if _passes_through(error):
+                raise
+            raise PluginError(
+                f"component {owner!r} raised {type(error).__name__} in a later() callback: {error}",
+                hint=f"this is a bug in the plugin {owner!r}; --debug shows the traceback",
+            ) from error
+        # What the callback added takes the place of the component's own fragments, so
+        # that slots keep the component order (README sections, say).
+        added = store.items[before:]
+        del store.items[before:]
+        place = max(
+            (i + 1 for i, item in enumerate(store.items) if rank[item.owner] <= rank[owner]),
+            default=0,
+        )
+        store.items[place:place] = added
 
 
 def _state(registry: Registry, spec: ProjectSpec, ctx: Context, auto: set[str]) -> dict[str, Any]:

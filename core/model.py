@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
@@ -317,6 +317,7 @@ class FragmentStore:
         self.items: list[_Fragment] = []
         self.files: dict[str, GeneratedFile] = {} if files is None else files
         self.template_dirs: list[tuple[str, Path]] = []
+        self.later: list[tuple[str, Callable[[Mapping[str, Any]], None]]] = []
 
     def add(self, slot: str, value: Any, key: str | None, owner: str) -> None:
         if key is not None:
@@ -361,6 +362,18 @@ class Contributions:
         With a *key*, two components giving the same key different values is an error.
         """
         self._store.add(slot, value, key, self._owner)
+
+    def later(self, callback: Callable[[Mapping[str, Any]], None]) -> None:
+        """Call ``callback(fragments)`` once every component has contributed.
+
+        For output computed from the fragments others put in this component's slots (a
+        README section listing every compose service, one manifest per workload):
+        *fragments* maps each slot to a tuple of its values so far (``()`` for a
+        slot nobody filled), read-only; the callback adds
+        through this same object. Callbacks run in component order, after every
+        ``uts_contribute``.
+        """
+        self._store.later.append((self._owner, callback))
 
     def templates(self, directory: Path) -> None:
         """Render *directory* too, like ``Component.templates``, for this project only.
