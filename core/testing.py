@@ -270,12 +270,15 @@ class Project:
 
     def check_code(self) -> None:
         """Compile every generated Python file (a syntax error fails, naming the file)."""
+        errors = []
         for path, data in self.files.items():
             if path.endswith(".py"):
                 try:
                     compile(data, path, "exec", dont_inherit=True)
                 except SyntaxError as error:
-                    pytest.fail(f"{path}:{error.lineno}: {error.msg}", pytrace=False)
+                    errors.append(f"{path}:{error.lineno}: {error.msg}")
+        if errors:
+            pytest.fail("\n".join(errors), pytrace=False)
 
 
 class Snapshot:
