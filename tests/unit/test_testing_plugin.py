@@ -280,3 +280,17 @@ def test_render_tree_is_deterministic_and_shows_every_kind_of_file(tmp_path: Pat
         "==> b/text.txt\n| one\n|\n| two\n\\ no newline at end of file\n"
         "==> link\n| -> b/text.txt\n\\ no newline at end of file\n"
     )
+
+
+def test_the_guide_documents_every_public_call() -> None:
+    from uts.testing import Kit, Project, Snapshot
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "plugins.md").read_text()
+    for cls in (Kit, Project, Snapshot):
+        for name in vars(cls):
+            if not name.startswith("_") and callable(getattr(cls, name)):
+                assert f"{name}(" in docs, (
+                    f"docs/plugins.md does not document {cls.__name__}.{name}"
+                )
+    for option in ("--uts-slow", "--uts-update-snapshots", "uts_slow", "uts_kit", "uts_snapshot"):
+        assert option in docs
