@@ -23,6 +23,7 @@ from uts.escape import py_str
 from uts.plugin import Component, Context, Contributions, Option, impl
 
 _TEMPLATES = Path(__file__).parent / "templates"
+POSTGRES_DRIVER = "psycopg[binary]>=3.3"
 
 
 @impl
@@ -59,7 +60,7 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     out.dependency("sqlalchemy>=2.0.14")
     out.dependency("sqlmodel>=0.0.50")
     if options["postgresql"]:
-        out.dependency("psycopg[binary]>=3.3")
+        out.dependency(POSTGRES_DRIVER)
 
     out.templates(_TEMPLATES / ("layered" if layered else "flat"))
 
@@ -105,6 +106,9 @@ _POSTGRES = {"POSTGRES_USER": "app", "POSTGRES_PASSWORD": "app", "POSTGRES_DB": 
 def _containers(ctx: Context, out: Contributions) -> None:
     """Where the database lives in the image, the compose stack and CI (their slots)."""
     sqlite = f"/app/data/{ctx.package}.db"
+    # In a cluster the database is PostgreSQL: SQLite on a pod's disk is neither shared
+    # between replicas nor kept across restarts.
+    out.fragment("k8s-requirements", {"requirement": POSTGRES_DRIVER}, key="psycopg")
     out.fragment(
         "docker-runtime",
         {

@@ -11,22 +11,25 @@ It knows no other component; they reach the cluster through the slots it declare
 serves, every ``k8s-workloads`` fragment becomes a Deployment of its own
 (``templates/workload``: same image, settings and hardening; celery's worker and beat),
 and ``k8s-env`` sets what a setting is in the cluster. The settings are read at render
-time from the ``env`` and ``settings`` fragments, so the ConfigMap follows the
-components of the project; which of them are secret is decided in
+time from the ``env`` fragments, so the ConfigMap follows the components of the
+project; :func:`cluster_env` (a template global) decides which of them are secret, for
 ``configmap.yaml.jinja`` and ``secrets.env.example.jinja``. Nothing is written to files
-other components own except through the ``readme`` and ``next-steps`` slots and one
-dependency.
+other components own except through the ``readme`` and ``next-steps`` slots and the
+``k8s-requirements`` dependencies (database's PostgreSQL driver).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from uts.errors import OptionError
+from uts.errors import OptionError, RenderError
 from uts.model import Field, Slot
-from uts.plugin import Component, Context, Contributions, Option, impl
+from uts.plugin import Component, Context, Contributions, Option, TemplateHelpers, impl
+
+if TYPE_CHECKING:  # the plugin loads without Jinja (uts check, outdated)
+    from jinja2 import Environment
 
 # An OCI repository (registry host optional, lower case), and a tag that is not "latest".
 IMAGE = (
@@ -36,7 +39,6 @@ TAG = r"(?!latest\Z)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 # An RFC 1123 label (namespaces) and a DNS name (ingress hosts).
 LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 HOST = rf"{LABEL}(?:\.{LABEL})+"
-POSTGRES_DRIVER = "psycopg[binary]>=3.3"
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -77,6 +79,12 @@ SLOTS = (
             Field("secret", bool, False, "In the Secret (secrets.env) rather than the ConfigMap."),
         ),
     ),
+    Slot(
+        "k8s-requirements",
+        "A requirement the project needs in the cluster, added to its dependencies "
+        "(key: its name).",
+        (Field("requirement", str, True, "A PEP 508 requirement."),),
+    ),
     MIGRATE,
 )
 
@@ -84,6 +92,65 @@ SLOTS = (
 def slug(ctx: Context) -> str:
     """The project name as a Kubernetes object name (an RFC 1123 label)."""
     return ctx.project_name.lower().replace("_", "-").replace(".", "-")
+
+
+def cluster_env(
+    env: list[Mapping[str, Any]],
+    k8s_env: list[Mapping[str, Any]],
+    sensitive: Callable[[Mapping[str, Any]], bool],
+) -> list[dict[str, Any]]:
+    """Every setting as the cluster gets it: ``{name, value, comment, secret, generate}``.
+
+    The ``env`` settings in their order, then the ``k8s-env`` ones no ``env`` fragment
+    names. A ``k8s-env`` fragment gives a setting its value in the cluster, and says
+    whether it is secret when it says so; otherwise it is when *sensitive* says so of
+    it, with that value. ``generate``: a ``SecretStr`` setting, whose value is best a
+    long random one.
+    """
+    named = {entry["name"] for entry in env}
+    cluster: dict[str, Mapping[str, Any]] = {}
+    for entry in k8s_env:
+        cluster.setdefault(entry["name"], entry)
+    settings = []
+    for entry in [*env, *(entry for entry in k8s_env if entry["name"] not in named)]:
+        override = cluster.get(entry["name"])
+        value = str(entry["value"] if override is None else override["value"])
+        secret = bool(sensitive({**entry, "value": value}))
+        if override is not None and "secret" in override:
+            secret = bool(override["secret"])
+        settings.append(
+            {
+                "name": entry["name"],
+                "value": value,
+                "comment": entry.get("comment", ""),
+                "secret": secret,
+                "generate": bool(entry.get("secret")),
+            }
+        )
+    return settings
+
+
+def _cluster_env(
+    environment: Environment, env: list[Mapping[str, Any]], k8s_env: list[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """:func:`cluster_env` with the ``sensitive`` test of the component reading ``env``."""
+    sensitive = environment.tests.get("sensitive")
+    if sensitive is None:
+        raise RenderError(
+            "kubernetes needs the template test 'sensitive' (whether an env setting is a "
+            "secret), which the component that reads the env slot gives; none does here",
+            hint="add the component that writes .env.example",
+        )
+    return cluster_env(env, k8s_env, sensitive)
+
+
+@impl
+def uts_template_helpers(ctx: Context) -> TemplateHelpers:
+    from jinja2 import pass_environment
+
+    return TemplateHelpers(
+        globals={"cluster_env": pass_environment(_cluster_env), "k8s_name": slug(ctx)}
+    )
 
 
 @impl
@@ -158,10 +225,6 @@ def uts_configure(ctx: Context) -> None:
 
 @impl
 def uts_contribute(ctx: Context, out: Contributions) -> None:
-    if ctx.has("database"):
-        # In a cluster the database is PostgreSQL: SQLite on a pod's disk is neither
-        # shared between replicas nor kept across restarts.
-        out.dependency(POSTGRES_DRIVER)
     out.later(lambda fragments: _workloads(ctx, fragments, out))
     out.fragment(
         "next-steps",
@@ -193,6 +256,8 @@ def _workloads(ctx: Context, fragments: Mapping[str, Any], out: Contributions) -
     name = slug(ctx)
     options = ctx.options("kubernetes")
     variables = {"name": name, "k8s_namespace": options["namespace"] or name, "options": options}
+    for item in fragments["k8s-requirements"]:
+        out.dependency(item["requirement"])
     for workload in fragments["k8s-workloads"]:
         values = {**variables, "workload": workload}
         path = f"deploy/k8s/{workload['name']}"
