@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from uts.errors import OptionError, RenderError
-from uts.plugin import Component, Context, Contributions, Migration, Option, impl
+from uts.plugin import (
+    Component,
+    Context,
+    Contributions,
+    Migration,
+    Option,
+    TemplateHelpers,
+    impl,
+)
 from uts_plugins.config import setting
 
 NAME = "@name@"
@@ -94,6 +102,21 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
             ),
         },
     )
+
+
+def endpoint(name: str) -> str:
+    """The URL path the component serves."""
+    return f"/{name}"
+
+
+@impl
+def uts_template_helpers() -> TemplateHelpers:
+    """Give the templates named helpers instead of expressions copied between them.
+
+    Filters, tests and globals reach every template of the project: name them after
+    the component, so that they cannot clash with another one's.
+    """
+    return TemplateHelpers(globals={"@mod@_path": endpoint(NAME)})
 
 
 @impl
