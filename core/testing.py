@@ -521,6 +521,7 @@ class Kit:
         install: Iterable[str] = (),
         env: Mapping[str, str] | None = None,
         lint: bool = False,
+        allow_skips: bool = False,
         timeout: float = 1800,
     ) -> subprocess.CompletedProcess[str]:
         """Install the project (``-e .[dev]``) in a fresh virtual environment made with uv,
@@ -529,8 +530,8 @@ class Kit:
         *install* adds requirements to the same install (a local plugin, say); *env*
         adds environment variables for the tests. With *lint*, ``ruff check`` and ``ruff
         format --check`` must pass too, with the project's own configuration (what the
-        files a plugin adds must meet). Returns pytest's run. Slow: mark such tests
-        ``uts_slow``.
+        files a plugin adds must meet). A skipped test fails it unless *allow_skips*.
+        Returns pytest's run. Slow: mark such tests ``uts_slow``.
         """
         root = _root(project)
         venv = self._tmp.mktemp("uts-venv") / "venv"
@@ -557,12 +558,21 @@ class Kit:
         if lint:
             for check in (["check"], ["format", "--check"]):
                 _run([python, "-m", "ruff", *check, "--no-cache", "."], cwd=root, env=environment)
-        return _run(
+        proc = _run(
             [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args],
             cwd=root,
             env=environment,
             timeout=timeout,
         )
+        summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+        if not allow_skips and re.search(r"\bskipped\b", summary):
+            pytest.fail(
+                f"the project's tests skipped some ({summary}): a generated project's suite "
+                "skips nothing by default (pass allow_skips=True if yours must)\n"
+                + proc.stdout[-8000:],
+                pytrace=False,
+            )
+        return proc
 
 
 def _root(project: Project | Path) -> Path:
