@@ -1,10 +1,10 @@
 """A uts component: @name@.
 
-It adds a module to a generated project, ``<package>/@mod@.py``,
-with a greeting served at ``GET /@name@``
-and a readiness check, a setting for the greeting, a README section and tests. Every
-hook uts calls has an example below; delete the ones you do not need. Each names only
-the arguments it uses (uts passes those by name).
+It adds to a generated project the module ``<package>/@mod@.py``
+(a greeting served at ``GET /@name@`` and a readiness check),
+a setting for the greeting, a README section and tests. Every hook uts calls has an
+example below; delete the ones you do not need. Each names only the arguments it uses
+(uts passes those by name).
 """
 
 from __future__ import annotations
