@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fnmatch
+import functools
 import io
 import os
 import re
@@ -355,7 +356,7 @@ class Kit:
 
         registry = load_registry(strict=True, lazy=True)
         registry._add(
-            (name, "test", lambda plugin=plugin: plugin, None)
+            (name, "test", functools.partial(_same, plugin), None)
             for name, plugin in self.plugins.items()
         )
         return registry
@@ -406,14 +407,14 @@ class Kit:
 
         # The module uts's entry point will run (not a stale attribute of the package,
         # should something have reloaded it since).
-        cli = importlib.import_module("uts.cli")
+        cli: Any = importlib.import_module("uts.cli")
 
         argv = [str(arg) for arg in args]
         out, err = io.StringIO(), io.StringIO()
         original = cli._registry
         with contextlib.ExitStack() as stack:
             if self.plugins:
-                cli._registry = self._cli_registry  # type: ignore[assignment]
+                cli._registry = self._cli_registry
                 stack.callback(setattr, cli, "_registry", original)
             if cwd is not None:
                 stack.enter_context(contextlib.chdir(cwd))
@@ -573,6 +574,10 @@ class Kit:
                 pytrace=False,
             )
         return proc
+
+
+def _same(plugin: object) -> object:
+    return plugin
 
 
 def _root(project: Project | Path) -> Path:
