@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from uts.model import NO_DEFAULT, Component, Field, Slot, slot_declarations, type_name
@@ -119,7 +119,7 @@ def _builtin_components() -> list[Component]:
     return [registry.metadata[name] for name in names]
 
 
-PAGES = {"slots.md": lambda: slots_page(_builtin_components())}
+PAGES: dict[str, Callable[[], str]] = {"slots.md": lambda: slots_page(_builtin_components())}
 """Each generated page under ``docs/``, and what writes it."""
 
 

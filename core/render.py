@@ -217,7 +217,9 @@ def merge_helpers(given: Iterable[tuple[str, Any]], variables: Iterable[str]) ->
     templates get as variables. A name is one component's: a name given twice, or
     taken by uts's filters, Jinja's built-ins or a template variable, is an error.
     """
-    from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_NAMESPACE, DEFAULT_TESTS
+    from jinja2.defaults import DEFAULT_NAMESPACE
+    from jinja2.filters import FILTERS as DEFAULT_FILTERS
+    from jinja2.tests import TESTS as DEFAULT_TESTS
 
     taken: dict[tuple[str, str], str] = {}
     for name in DEFAULT_FILTERS:

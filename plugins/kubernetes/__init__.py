@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from uts.errors import OptionError, RenderError
 from uts.model import Field, Slot
@@ -141,7 +141,7 @@ def _cluster_env(
             "secret), which the component that reads the env slot gives; none does here",
             hint="add the component that writes .env.example",
         )
-    return cluster_env(env, k8s_env, sensitive)
+    return cluster_env(env, k8s_env, cast("Callable[[Mapping[str, Any]], bool]", sensitive))
 
 
 @impl

@@ -3,12 +3,9 @@
 ``models/`` (tables), ``schemas/`` (what the API reads and returns), ``repositories/``
 (data access, with a generic ``BaseRepository``), ``services/`` (business rules),
 ``api/deps.py`` (dependencies) and ``api/v1/`` (the versioned router and its endpoint
-modules). Other components fill it through fragment slots:
-
-- ``models``: ``{"module", "names"}``, table models ``models/__init__.py`` imports, so
-  that importing ``<package>.models`` registers every table (Alembic relies on it);
-- ``api-v1-routers``: ``{"module", "attr"}``, routers mounted under ``/api/v1``;
-- ``api-deps``: ``{"module", "names"}``, dependencies re-exported by ``api/deps.py``.
+modules). Other components fill it through the slots it declares (:data:`SLOTS`):
+``models`` (tables ``models/__init__.py`` imports), ``api-v1-routers`` (routers mounted
+under ``/api/v1``) and ``api-deps`` (dependencies ``api/deps.py`` re-exports).
 
 It conflicts with ``crud``, the flat MVP resource: both define ``<package>.models``.
 """

@@ -2,10 +2,9 @@
 
 ``alembic/env.py`` reads ``DATABASE_URL`` from the settings, imports every model
 through ``<package>.models`` and uses batch mode on SQLite. The initial revision
-``0001`` creates the tables other components declare in the ``initial-migration``
-fragment slot: ``{"table", "upgrade", "downgrade"}``, the bodies being Alembic
-operations (``op.``, ``sa.``, ``sqlmodel.``) as ``alembic revision --autogenerate``
-writes them, so that ``alembic check`` finds no drift.
+``0001`` creates the tables other components give in the ``initial-migration`` slot
+(:data:`SLOTS`: Alembic operations as ``alembic revision --autogenerate`` writes them,
+so that ``alembic check`` finds no drift).
 """
 
 from __future__ import annotations
