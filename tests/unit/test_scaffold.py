@@ -166,3 +166,13 @@ def test_what_it_generates_meets_the_projects_lint_rules(
     assert len(owned) == 2
     write(tmp_path / "project", project.files)
     ruff(tmp_path / "project", *owned)
+
+
+def test_a_missing_parent_directory_is_one_line(uts: Uts, tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "uts-thing"
+    result = uts("plugin", "new", "thing", "--dir", target)
+    assert result.code == 2
+    assert result.err == (
+        f"error: {target.parent} is not a directory: create it, or pick another --dir\n"
+    )
+    assert list(tmp_path.iterdir()) == []
