@@ -106,7 +106,29 @@ def startup_group(ctx: Context) -> Group:
         _command("floor: python -c pass", [tools.python, "-c", "pass"]),
         ref=ref,
     )
+    _pytest_rows(ctx, group)
     return group
+
+
+def _pytest_rows(ctx: Context, group: Group) -> None:
+    """What uts.testing (loaded in every pytest run where uts is installed) costs a run of
+    one trivial test that uses none of its fixtures: with it, and without (``-p no:uts``)."""
+    import importlib.util
+
+    suite = ctx.work / "pytest-startup"
+    suite.mkdir(parents=True, exist_ok=True)
+    (suite / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    (suite / "pytest.ini").write_text("[pytest]\n")
+    has_pytest = importlib.util.find_spec("pytest") is not None
+    base = [ctx.tools.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(suite)]
+    for label, extra in (
+        ("pytest, one test (uts.testing loaded)", []),
+        ("pytest, one test, -p no:uts", ["-p", "no:uts"]),
+    ):
+        command = _command(label, [*base, *extra]) if has_pytest else None
+        group.add(
+            label, command, "" if has_pytest else "not installed", "pytest, one test, -p no:uts"
+        )
 
 
 def _cookiecutter_config(root: Path) -> Path:

@@ -886,6 +886,27 @@ def repair(
         )
 
 
+plugin_app = typer.Typer(help="Write plugins: third-party components.", no_args_is_help=True)
+app.add_typer(plugin_app, name="plugin")
+
+
+@plugin_app.command("new")
+def plugin_new(
+    name: Annotated[str, typer.Argument(help="Component name, e.g. redis-cache.")],
+    directory: Annotated[
+        Path | None, typer.Option("--dir", "-d", help="Where to write it (default: ./uts-NAME).")
+    ] = None,
+) -> None:
+    """Write a plugin distribution for component NAME, ready to install and test."""
+    import uts_plugins
+    from uts.scaffold import write_plugin
+
+    target = directory if directory is not None else Path(f"uts-{name}")
+    files = write_plugin(name, target, list(uts_plugins.BUILTINS))
+    typer.echo(f"created {len(files)} files in {target}")
+    typer.echo(f'next: cd {target} && pip install -e ".[test]" && pytest')
+
+
 def run(argv: list[str]) -> int:
     """Run the CLI; turn errors into one line plus a hint and a documented exit code."""
     global _command_line
