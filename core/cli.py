@@ -159,16 +159,18 @@ def new(
     from uts.commit import commit
     from uts.engine import ProjectSpec, compose, package_name
     from uts.plan import plan_new
-    from uts.recipe import find_recipes, load_recipe
+    from uts.recipe import check_recipe, find_recipes, load_recipe
 
     package_name(name)
     registry = _registry()
     chosen = load_recipe(recipe, find_recipes(lookup=registry.recipes_named))
+    sets = _parse_sets(set_)
+    check_recipe(chosen, registry, with_, without, sets)
     # The recipe's values for a component dropped with --without go with it.
     options: dict[str, dict[str, Any]] = {
         k: dict(v) for k, v in chosen.options.items() if k not in without
     }
-    for component, values in _parse_sets(set_).items():
+    for component, values in sets.items():
         options.setdefault(component, {}).update(values)
     spec = ProjectSpec(
         project_name=name,
@@ -266,11 +268,25 @@ def list_(
 @app.command()
 def recipes(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    check: Annotated[
+        str | None,
+        typer.Option(
+            "--check",
+            metavar="RECIPE",
+            help="Validate one recipe (a file or a name) as 'uts new' would, and say ok.",
+        ),
+    ] = None,
 ) -> None:
     """List the recipes: built-in tiers and those shipped by plugins."""
-    from uts.recipe import find_recipes, load_recipe
+    from uts.recipe import check_recipe, find_recipes, load_recipe
 
     registry = _registry()
+    if check is not None:
+        checked = load_recipe(check, find_recipes(lookup=registry.recipes_named))
+        check_recipe(checked, registry)
+        count = len(checked.components)
+        _line(f"ok: {checked.path}: recipe {checked.name!r} ({count} components)")
+        return
     available = find_recipes(registry.recipe_files)
     rows = []
     for ref in sorted(available):
