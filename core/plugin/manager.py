@@ -197,6 +197,16 @@ class Registry:
                 self.ensure(name)
         return [(path, owner) for path, owner in self._recipe_files if path.stem == recipe]
 
+    def recipes_starting(self, prefix: str) -> list[tuple[Path, str]]:
+        """Plugin recipe files whose names start with *prefix* (for shell completion).
+
+        Imports only the plugins whose component name and *prefix* start alike.
+        """
+        for name in self.names():
+            if name.startswith(prefix) or prefix.startswith(name):
+                self.ensure(name)
+        return [(path, owner) for path, owner in self._recipe_files if path.stem.startswith(prefix)]
+
     def get(self, name: str) -> LoadedComponent:
         return self.components[name]
 
