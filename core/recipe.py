@@ -288,8 +288,8 @@ def check_recipe(
         for name in listed:
             if name not in names:
                 error = registry.unknown(name)
-                what = "exclude names" if kind == "exclude" else "it lists"
-                error.message = f"{recipe.where[kind, name]}: {what} {error.message}"
+                what = "exclude names " if kind == "exclude" and "unknown" in error.message else ""
+                error.message = f"{recipe.where[kind, name]}: {what}{error.message}"
                 raise error
     removed = {
         name: f"the recipe's exclude removes ({recipe.where['exclude', name]})"

@@ -128,6 +128,15 @@ def test_an_exclude_naming_no_component_is_an_error(
     assert not (tmp_path / "demo").exists()
 
 
+def test_an_unknown_component_in_a_recipe_names_its_file_and_line(
+    uts: Callable[..., Result], tmp_path: Path
+) -> None:
+    path = write(tmp_path / "r.toml", 'components = [\n  "project",\n  "fastapi-x",\n]\n')
+    result = _run(uts, "recipes", "--check", path)
+    assert result.code == 3
+    assert result.err.splitlines()[0] == f"error: {path}:3: unknown component 'fastapi-x'"
+
+
 def test_excluding_a_component_the_others_require_is_an_error(
     uts: Callable[..., Result], tmp_path: Path
 ) -> None:
