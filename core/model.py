@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple, NoReturn
+from types import UnionType
+from typing import Any, NamedTuple, NoReturn, Union, get_args, get_origin
 
 from uts.errors import OptionError, PluginError, RenderError
 
 __all__ = [
+    "NO_DEFAULT",
     "REQUIRED",
     "Component",
     "Context",
     "Contributions",
+    "Declaration",
     "Field",
+    "Fragment",
     "GeneratedFile",
     "Host",
     "Option",
     "OwnFiles",
     "Slot",
+    "SlotDeclarations",
+    "TemplateHelpers",
+    "slot_declarations",
 ]
 
 _NAME = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
@@ -120,20 +128,76 @@ class Option:
         )
 
 
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+
+NO_DEFAULT: Any = _NoDefault()
+"""Default of a :class:`Field` that stays absent from a fragment that does not give it."""
+
+
 @dataclass(frozen=True)
 class Field:
     """One field of a slot's fragments (see :class:`Slot`).
 
     :param name: the key in the fragment's table.
-    :param type: the Python type (or tuple of types) its value must have.
+    :param type: the type its value must have: a class, ``X | Y``, ``list[X]``,
+        ``dict[K, V]`` or ``Any`` (``int`` never takes a ``bool``).
     :param required: whether every fragment must give it.
     :param help: what it means, for the generated slot reference.
+    :param default: for an optional field, the value the consumer reads when a fragment
+        leaves it out (filled in when the fragment is contributed); without one, the
+        field is absent from such a fragment.
     """
 
     name: str
     type: Any = str
     required: bool = True
     help: str = ""
+    default: Any = NO_DEFAULT
+
+    def __post_init__(self) -> None:
+        if self.required and self.default is not NO_DEFAULT:
+            raise ValueError(f"field {self.name!r} is required and cannot have a default")
+
+    def accepts(self, value: Any) -> bool:
+        """Whether *value* has this field's type (a ``bool`` is no ``int`` here)."""
+        return matches(value, self.type)
+
+
+def matches(value: Any, kind: Any) -> bool:
+    """Whether *value* is of *kind*: a type, a tuple of them, ``X | Y``, ``list[X]``,
+    ``dict[K, V]`` or ``Any``; a ``bool`` is no ``int`` unless *kind* says ``bool``."""
+    if kind is Any:
+        return True
+    if kind is None or kind is type(None):
+        return value is None
+    if isinstance(kind, tuple):
+        return any(matches(value, each) for each in kind)
+    origin, args = get_origin(kind), get_args(kind)
+    if origin in (Union, UnionType):
+        return any(matches(value, each) for each in args)
+    if origin is list:
+        return isinstance(value, list) and all(matches(item, args[0]) for item in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            matches(key, args[0]) and matches(item, args[1]) for key, item in value.items()
+        )
+    if isinstance(value, bool) and kind is not bool:
+        return False
+    return isinstance(value, kind)
+
+
+def type_name(kind: Any) -> str:
+    """A field's or slot's type as the docs and the errors spell it: ``str | None``."""
+    if isinstance(kind, tuple):
+        return " | ".join(type_name(each) for each in kind)
+    if kind is None or kind is type(None):
+        return "None"
+    if get_origin(kind) is not None:
+        return str(kind).replace("typing.", "")
+    return getattr(kind, "__name__", str(kind))
 
 
 @dataclass(frozen=True)
@@ -145,12 +209,70 @@ class Slot:
     :param fields: the fields of a table fragment; empty when the fragment is a plain
         value of type *type*.
     :param type: the type of a fragment's value (``dict`` for a table of *fields*).
+    :param keyed: what the fragments' ``key`` should be (for the reference), if any.
     """
 
     name: str
     help: str
     fields: tuple[Field, ...] = ()
     type: Any = dict
+    keyed: str = ""
+
+    def field(self, name: str) -> Field | None:
+        return next((field for field in self.fields if field.name == name), None)
+
+    def check(self, value: Any) -> tuple[Any, str | None]:
+        """*value* with the defaults of absent optional fields, and what is wrong with it.
+
+        The problem names the field (``field 'order' must be int, got 'ten'``); None when
+        the fragment fits.
+        """
+        if not matches(value, self.type):
+            return value, f"a fragment must be {type_name(self.type)}, got {_shown(value)}"
+        if not self.fields or not isinstance(value, Mapping):
+            return value, None
+        unknown = [key for key in value if not isinstance(key, str) or self.field(key) is None]
+        if unknown:
+            known = ", ".join(field.name for field in self.fields)
+            return value, f"field {unknown[0]!r} is not one of its fields ({known})"
+        table = dict(value)
+        for field in self.fields:
+            if field.name not in table:
+                if field.required:
+                    return value, f"required field {field.name!r} is missing"
+                if field.default is not NO_DEFAULT:
+                    table[field.name] = field.default
+            elif not field.accepts(table[field.name]):
+                return value, (
+                    f"field {field.name!r} must be {type_name(field.type)}, "
+                    f"got {_shown(table[field.name])}"
+                )
+        return table, None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+@dataclass(frozen=True)
+class TemplateHelpers:
+    """Jinja filters, tests and globals a component gives every template of the project.
+
+    Returned by ``uts_template_helpers``. A name belongs to one component: a name two
+    components give, or one that uts, Jinja or the template variables already use, is
+    an error naming both sides.
+
+    :param filters: name to function, used as ``{{ value | name(args) }}``.
+    :param tests: name to predicate, used as ``{% if value is name %}`` and in
+        ``select("name")`` / ``reject("name")``.
+    :param globals: name to value or function, used as ``{{ name(args) }}``.
+    """
+
+    filters: Mapping[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
+    tests: Mapping[str, Callable[..., bool]] = dataclasses.field(default_factory=dict)
+    globals: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -170,7 +292,14 @@ class Host:
     :param packaging: ``pep621``, ``poetry`` or ``requirements``.
     :param requirements: the requirements files, the main one first (``requirements``).
     :param sources: top-level paths that hold the code (what an image copies).
-    :param tests: the tests directory, or ``None`` when the project has no tests.
+    :param tests: the tests directory, ``""`` when the test modules sit at the top level,
+        or ``None`` when the project has no tests.
+    :param findings: what ``uts adopt`` found already there (routes, instrumentation,
+        middleware, files), as :class:`uts.appscan.Finding`; empty for uts's own layout.
+    :param insertion: where components are wired into the app: ``(file, variable,
+        function)``, *function* ``None`` for a module-level app; ``None`` when there is
+        no such place (uts's own layout wires through the fastapi component instead).
+    :param dependency_file: the file runtime requirements are declared in.
     """
 
     adopted: bool = False
@@ -183,6 +312,9 @@ class Host:
     requirements: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     tests: str | None = "tests"
+    findings: tuple[Any, ...] = ()
+    insertion: tuple[str, str, str | None] | None = None
+    dependency_file: str = "pyproject.toml"
 
     @classmethod
     def for_package(cls, package: str) -> Host:
@@ -198,6 +330,10 @@ class Host:
     def app(self) -> str:
         """The app as uvicorn takes it: ``shop.main:app``."""
         return f"{self.app_module}:{self.app_attr}"
+
+    def found(self, *kinds: str) -> list[Any]:
+        """The findings of *kinds* (``"metrics-route"``, ...), in the order adopt found them."""
+        return [finding for finding in self.findings if finding.kind in kinds]
 
 
 @dataclass(frozen=True)
@@ -219,6 +355,11 @@ class Component:
     :param releases: earlier versions of this component that ``uts_migrate`` steps
         stop at on the way from a project's recorded version to this one.
     :param slots: the slots this component consumes, with the shape of their fragments.
+    :param provides: other components' names this one stands in for: a component that
+        requires one of them is satisfied by this one, and they cannot be active with it.
+    :param adoptable: whether the component works on projects ``uts adopt`` recorded (their
+        own layout, described by ``ctx.host``); ``False`` refuses it there, before
+        anything is written.
     """
 
     name: str
@@ -232,6 +373,8 @@ class Component:
     history_hint: str = ""
     releases: tuple[str, ...] = ()
     slots: tuple[Slot, ...] = ()
+    provides: tuple[str, ...] = ()
+    adoptable: bool = False
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -241,6 +384,13 @@ class Component:
         names = [option.name for option in self.options]
         if len(names) != len(set(names)):
             raise ValueError(f"component {self.name!r} declares an option twice")
+        slots = [slot.name for slot in self.slots]
+        if len(slots) != len(set(slots)):
+            raise ValueError(f"component {self.name!r} declares a slot twice")
+        for slot in self.slots:
+            fields = [field.name for field in slot.fields]
+            if len(fields) != len(set(fields)):
+                raise ValueError(f"component {self.name!r}: slot {slot.name!r} has a field twice")
 
     def is_history(self, path: str) -> bool:
         """Whether *path* is one of the files this component writes only once."""
@@ -304,22 +454,93 @@ class _Slots(dict[str, list[Any]]):
         return []
 
 
-class _Fragment(NamedTuple):
+class Fragment(NamedTuple):
+    """One contribution to a slot: its value, its key (if any) and the component giving it."""
+
     slot: str
     key: str | None
     value: Any
     owner: str
 
 
+class Declaration(NamedTuple):
+    """A slot as its consumers declare it: every one of them with the same fields."""
+
+    consumers: tuple[str, ...]
+    slot: Slot
+
+    @property
+    def named(self) -> str:
+        """``component 'docker'``, or ``components 'docker' and 'kubernetes'``."""
+        names = [repr(name) for name in self.consumers]
+        if len(names) == 1:
+            return f"component {names[0]}"
+        return f"components {', '.join(names[:-1])} and {names[-1]}"
+
+
+SlotDeclarations = Mapping[str, Declaration]
+"""Slot name to the components that consume it and their declaration."""
+
+
+def _shape(slot: Slot) -> tuple[Any, ...]:
+    """What fragments must be to fit *slot*: its type and fields, their words aside."""
+    fields = tuple((f.name, f.type, f.required, f.default) for f in slot.fields)
+    return slot.type, fields
+
+
+def slot_declarations(components: Iterable[Component]) -> dict[str, Declaration]:
+    """The slots *components* consume, by name.
+
+    Several components may consume one slot (each reads the same fragments for a file
+    of its own) when they declare the same fields and type (their help may differ; the
+    first one's is the reference); declarations that differ are an error naming both.
+    """
+    declared: dict[str, Declaration] = {}
+    for component in components:
+        for slot in component.slots:
+            other = declared.get(slot.name)
+            if other is None:
+                declared[slot.name] = Declaration((component.name,), slot)
+                continue
+            if _shape(other.slot) != _shape(slot):
+                raise RenderError(
+                    f"components {other.consumers[0]!r} and {component.name!r} declare slot "
+                    f"{slot.name!r} with different fields",
+                    hint="components that read one slot must declare the same fields: "
+                    "share one Slot value, or give one of them a slot of another name",
+                )
+            declared[slot.name] = Declaration((*other.consumers, component.name), other.slot)
+    return declared
+
+
 class FragmentStore:
     """Fragments from every component, in contribution order, with clash detection."""
 
-    def __init__(self, files: dict[str, GeneratedFile] | None = None) -> None:
-        self.items: list[_Fragment] = []
+    def __init__(
+        self,
+        files: dict[str, GeneratedFile] | None = None,
+        declared: SlotDeclarations | None = None,
+    ) -> None:
+        self.items: list[Fragment] = []
         self.files: dict[str, GeneratedFile] = {} if files is None else files
         self.template_dirs: list[tuple[str, Path]] = []
+        self.later: list[tuple[str, Callable[[Mapping[str, Any]], None]]] = []
+        self.declared: SlotDeclarations = declared or {}
+        """Slot name to the consuming components and their declaration (active ones)."""
 
     def add(self, slot: str, value: Any, key: str | None, owner: str) -> None:
+        if slot in self.declared:
+            declaration = self.declared[slot]
+            value, problem = declaration.slot.check(value)
+            if problem is not None:
+                raise RenderError(
+                    f"component {owner!r} gives slot {slot!r} of {declaration.named} "
+                    f"a fragment that does not fit: {problem}",
+                    hint=(
+                        f"this is a bug in the plugin {owner!r}: its fragment must match "
+                        "the slot's declaration (see docs/slots.md)"
+                    ),
+                )
         if key is not None:
             for other in self.items:
                 if other.slot == slot and other.key == key:
@@ -330,7 +551,7 @@ class FragmentStore:
                         f"to different values ({other.value!r} vs {value!r})",
                         hint="make one of them depend on the other's value, or drop one of them",
                     )
-        self.items.append(_Fragment(slot, key, value, owner))
+        self.items.append(Fragment(slot, key, value, owner))
 
     def slots(self) -> dict[str, list[Any]]:
         result: dict[str, list[Any]] = _Slots()
@@ -338,7 +559,7 @@ class FragmentStore:
             result.setdefault(item.slot, []).append(item.value)
         return result
 
-    def by_slot(self, slot: str) -> Iterator[_Fragment]:
+    def by_slot(self, slot: str) -> Iterator[Fragment]:
         return (item for item in self.items if item.slot == slot)
 
 
@@ -359,9 +580,31 @@ class Contributions:
     def fragment(self, slot: str, value: Any, key: str | None = None) -> None:
         """Add *value* to *slot*; templates read ``fragments[slot]`` as a list.
 
-        With a *key*, two components giving the same key different values is an error.
+        A slot an active component declares (``Component.slots``) checks *value* now: a
+        fragment that does not fit is a ``RenderError`` naming both components, the slot
+        and the field; optional fields left out get their declared defaults. With a
+        *key*, two components giving the same key different values is an error.
         """
         self._store.add(slot, value, key, self._owner)
+
+    def later(self, callback: Callable[[Mapping[str, Any]], None]) -> None:
+        """Call ``callback(fragments)`` once every component has contributed.
+
+        For output computed from the fragments others put in this component's slots (a
+        README section listing every compose service, one manifest per workload):
+        *fragments* maps each slot to a tuple of its values so far (``()`` for a
+        slot nobody filled), read-only; the callback adds
+        through this same object. Callbacks run in component order, after every
+        ``uts_contribute``.
+        """
+        self._store.later.append((self._owner, callback))
+
+    def fragments(self, slot: str | None = None) -> list[Fragment]:
+        """The fragments given to *slot* (to any slot: None) so far; every one of them in
+        ``uts_finalize``, which runs once every component contributed."""
+        if slot is None:
+            return list(self._store.items)
+        return list(self._store.by_slot(slot))
 
     def templates(self, directory: Path) -> None:
         """Render *directory* too, like ``Component.templates``, for this project only.
@@ -393,9 +636,16 @@ class OwnFiles:
     :class:`~uts.errors.PluginError` naming the component.
     """
 
-    def __init__(self, owner: str, files: dict[str, GeneratedFile]) -> None:
+    def __init__(
+        self, owner: str, files: dict[str, GeneratedFile], items: Iterable[Fragment] = ()
+    ) -> None:
         self._owner = owner
         self._files = files
+        self._items = tuple(items)
+
+    def fragments(self, slot: str | None = None) -> list[Fragment]:
+        """Every fragment given to *slot* (to any slot: None), to read; none can be added."""
+        return [item for item in self._items if slot is None or item.slot == slot]
 
     def file(self, path: str, content: str | bytes, executable: bool = False) -> None:
         """Write the file at project-relative *path*: a new one, or one this component owns."""

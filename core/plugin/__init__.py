@@ -47,6 +47,7 @@ from uts.model import (
     Option,
     OwnFiles,
     Slot,
+    TemplateHelpers,
 )
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "Option",
     "OwnFiles",
     "Slot",
+    "TemplateHelpers",
     "impl",
 ]
 

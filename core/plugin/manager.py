@@ -235,6 +235,9 @@ class Registry:
     def contribute(self, name: str, ctx: Context, out: Contributions) -> None:
         self.call(name, "uts_contribute", ctx=ctx, out=out)
 
+    def template_helpers(self, name: str, ctx: Context) -> Any:
+        return self.call(name, "uts_template_helpers", ctx=ctx)
+
     def finalize(self, name: str, ctx: Context, files: Any, out: OwnFiles) -> None:
         self.call(name, "uts_finalize", ctx=ctx, files=files, out=out)
 

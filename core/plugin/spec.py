@@ -15,7 +15,7 @@ from pathlib import Path
 import pluggy
 
 from uts.migrate import Migration
-from uts.model import Component, Context, Contributions, OwnFiles
+from uts.model import Component, Context, Contributions, OwnFiles, TemplateHelpers
 
 _spec = pluggy.HookspecMarker("uts")
 
@@ -26,6 +26,7 @@ __all__ = [
     "uts_finalize",
     "uts_migrate",
     "uts_recipes",
+    "uts_template_helpers",
 ]
 
 # Phase: declare -----------------------------------------------------------------------
@@ -106,6 +107,25 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     :param out: the component's handle on the plan (``dependency``, ``fragment``, ``file``).
 
     .. versionadded:: 0.1
+    """
+
+
+@_spec
+def uts_template_helpers(ctx: Context) -> TemplateHelpers | None:
+    """Give Jinja filters, tests and globals to every template of the project.
+
+    Called once per active component, after ``uts_contribute`` and before any template
+    renders. Put logic that several templates need into a named, tested function
+    instead of copying a Jinja expression. Every template of the project sees every
+    active component's helpers (a template may use one of a component it requires). A
+    name belongs to one component: a name two components give, or that uts's own
+    filters, Jinja's built-ins or the template variables already use, is an error
+    naming both sides.
+
+    :param ctx: the project.
+    :return: a ``TemplateHelpers(filters={...}, tests={...}, globals={...})``, or ``None``.
+
+    .. versionadded:: 0.2
     """
 
 
