@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -319,6 +320,42 @@ def add_monitoring_group(ctx: Context) -> Group:
 
 
 # --- end of HOOK ----------------------------------------------------------------------------
+
+
+ADOPT_FIXTURE = envs.REPO / "tests" / "fixtures" / "foreign" / "routers_pkg"
+ADOPT_EXTRA_FILES = (0, 10_000)
+
+
+def adopt_group(ctx: Context) -> Group:
+    """``uts adopt`` then ``uts add monitoring`` on a foreign project (tests/fixtures/foreign/
+    routers_pkg) as it is and with 10,000 extra files: the cost must not grow with them."""
+    group = Group("uts adopt + add monitoring")
+    uts = ctx.tools.uts
+    labels = [f"uts adopt; uts add monitoring, {n:,} extra files" for n in ADOPT_EXTRA_FILES]
+    if uts is None:
+        for label in labels:
+            group.add(label, None, "not installed")
+        return group
+    for label, count in zip(labels, ADOPT_EXTRA_FILES, strict=True):
+        base = ctx.work / "adopt" / f"base-{count}"
+        _clear(base)
+        shutil.copytree(ADOPT_FIXTURE, base)
+        for number in range(count):  # Python too: modules nobody imports are never read
+            name = f"m{number:05d}.py" if number % 2 else f"f{number:05d}.txt"
+            synth.write_tree(base / "data" / f"d{number % 100:02d}", {name: f"x = {number}\n"})
+        project = ctx.work / "adopt" / f"run-{count}"
+
+        def reset(base: Path = base, project: Path = project) -> None:
+            _clear(project)
+            shutil.copytree(base, project, symlinks=True)
+
+        where = shlex.quote(str(project))
+        script = f"{shlex.quote(uts)} adopt -C {where} >/dev/null && "
+        script += f"{shlex.quote(uts)} add monitoring -C {where}"
+        command = Command(label, ["sh", "-c", script], cwd=None, prepare=reset)
+        run_once(command, ctx.log)
+        group.add(label, command, ref=labels[0])
+    return group
 
 
 UPDATE_SIZE, UPDATE_CHANGED = 200, 20

@@ -485,6 +485,15 @@ STATE_DIR = ".uts/"
 """Where uts keeps its own state: shown as one summary line, never as a diff."""
 
 
+def _stale_lock(report: Any) -> str | None:
+    """An adopted project's lock file, when the change edits its dependency file."""
+    record = report.state.tool.get("adopt") if report.state is not None else None
+    packaging = record.get("packaging", {}) if isinstance(record, dict) else {}
+    lock, dependencies = packaging.get("lock"), packaging.get("dependency-file")
+    changed = {change.path for change in report.plan.effective}
+    return lock if isinstance(lock, str) and dependencies in changed else None
+
+
 def _apply_change(
     report: Any, dry_run: bool, markers: bool, verb: str, details: list[str] | None = None
 ) -> None:
@@ -509,6 +518,9 @@ def _apply_change(
             + (f" ({hint})" if hint else ""),
             err=True,
         )
+    lock = _stale_lock(report)
+    if lock:
+        _line(f"note: uts does not touch {lock}: regenerate it after this change", err=True)
     for path in report.unknown_base:
         _line(
             f"note: {path}: what uts wrote there is unknown (not in git, the object cache, "

@@ -578,7 +578,8 @@ def find_project(start: Path) -> Path:
         ) from error
     raise StateError(
         f"no uts project at or above {start} ({PROJECT_FILE} not found)",
-        hint="run inside a project made by 'uts new', or pass --project PATH",
+        hint="run inside a project made by 'uts new' or recorded by 'uts adopt' (an existing "
+        "FastAPI project: run 'uts adopt' there first), or pass --project PATH",
     )
 
 
