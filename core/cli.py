@@ -264,7 +264,7 @@ def list_(
     from uts.plugin.manager import load_registry
 
     registry = load_registry()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": name,
             "version": loaded.component.version,
@@ -317,7 +317,7 @@ def recipes(
         _line(f"ok: {checked.path}: recipe {checked.name!r} ({count} components)")
         return
     available = find_recipes(registry.recipe_files)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for ref in sorted(available):
         loaded = load_recipe(ref, available)
         rows.append(
@@ -447,7 +447,7 @@ def diff(
 ) -> None:
     """Show what the user changed compared with what uts wrote, as a unified diff."""
     from uts.change import render_recorded
-    from uts.plan import Change, Plan
+    from uts.plan import Action, Change, Plan
     from uts.state import find_project
 
     root = find_project(project or Path.cwd())
@@ -471,7 +471,7 @@ def diff(
                 notes.append(f"note: {item.path} changed, but what uts wrote there is unknown")
                 continue
             current = state.read(item.path) if item.status == "modified" else None
-            action = "update" if current is not None else "delete"
+            action: Action = "update" if current is not None else "delete"
             changes.append(Change(item.path, action, item.owner, bases[item.path], current))
         return Plan(state.root, changes).diff(), notes
 

@@ -65,7 +65,9 @@ class RecipeIndex(Mapping[str, tuple[Path, str]]):
         self._found = {
             path.stem: (path, "built-in") for path in sorted(builtin_recipe_dir().glob("*.toml"))
         }
-        self._shipped = shipped if callable(shipped) else (lambda: shipped)
+        self._shipped: Callable[[], Iterable[tuple[Path, str]]] | None = (
+            shipped if callable(shipped) else (lambda: shipped)
+        )
         self._lookup = lookup
 
     def _add(self, shipped: Iterable[tuple[Path, str]]) -> None:
