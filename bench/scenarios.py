@@ -101,6 +101,15 @@ def startup_group(ctx: Context) -> Group:
     ]:
         command = _command(label, [exe, *args]) if exe else None
         group.add(label, command, "" if exe else "not installed", ref)
+    # A Tab in bash, as typer's completion script asks: a component name (no plugin
+    # imported), then an option name (its one plugin imported).
+    for label, words in [
+        ("uts Tab: new demo --with c", "uts new demo --with c"),
+        ("uts Tab: new demo --set crud.", "uts new demo --set crud."),
+    ]:
+        env = {"_UTS_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "4"}
+        command = _command(label, [tools.uts], env=env) if tools.uts else None
+        group.add(label, command, "" if tools.uts else "not installed", ref)
     group.add(
         "floor: python -c pass",
         _command("floor: python -c pass", [tools.python, "-c", "pass"]),
