@@ -142,6 +142,7 @@ def uts_component() -> Component:
         ),
         templates=_TEMPLATES / "common",
         slots=SLOTS,
+        adoptable=True,
     )
 
 
@@ -163,7 +164,12 @@ def uts_configure(ctx: Context) -> None:
 
 @impl
 def uts_contribute(ctx: Context, out: Contributions) -> None:
+    assert ctx.host is not None
     out.later(lambda fragments: _workloads(ctx, fragments, out))
+    if ctx.host.adopted:
+        # The probes ask /health/ready and /health/live: the host serves them.
+        out.fragment("health", {"component": "kubernetes"}, key="kubernetes")
+        return
     out.fragment(
         "next-steps",
         {
@@ -202,7 +208,9 @@ def _workloads(ctx: Context, fragments: Mapping[str, Any], out: Contributions) -
         out.file(f"{path}.yaml", env.get_template("deployment.yaml.jinja").render(values))
         if workload.get("disruption_budget"):
             out.file(f"{path}-pdb.yaml", env.get_template("pdb.yaml.jinja").render(values))
-    out.fragment("readme", {"title": "Kubernetes", "body": _readme(ctx, fragments)})
+    assert ctx.host is not None
+    if not ctx.host.adopted:  # an adopted project has no README uts writes
+        out.fragment("readme", {"title": "Kubernetes", "body": _readme(ctx, fragments)})
 
 
 def _readme(ctx: Context, fragments: Mapping[str, Any]) -> str:

@@ -34,6 +34,7 @@ HOSTS = {
         tests="",
         insertion=("main.py", "app", None),
         dependency_file="requirements.txt",
+        groups=("requirements-dev.txt",),
     ),
     "src_hatch": Host(
         adopted=True,
@@ -42,6 +43,7 @@ HOSTS = {
         app_module="inventory.main",
         sources=("src",),
         insertion=("src/inventory/main.py", "app", None),
+        groups=("project.optional-dependencies.test",),
     ),
     "poetry_factory": Host(
         adopted=True,
@@ -51,6 +53,7 @@ HOSTS = {
         packaging="poetry",
         sources=("orders",),
         insertion=("orders/main.py", "application", "get_application"),
+        groups=("tool.poetry.group.dev",),
     ),
     "uv_lifespan": Host(
         adopted=True,
@@ -59,6 +62,7 @@ HOSTS = {
         app_module="notes.main",
         sources=("notes",),
         insertion=("notes/main.py", "app", None),
+        groups=("dependency-groups.dev",),
     ),
     "has_health": Host(
         adopted=True,
@@ -70,6 +74,7 @@ HOSTS = {
         sources=("billing",),
         insertion=("billing/main.py", "app", None),
         dependency_file="requirements.txt",
+        groups=("requirements-test.txt",),
     ),
     "routers_pkg": Host(
         adopted=True,
@@ -78,6 +83,7 @@ HOSTS = {
         app_module="shop.main",
         sources=("shop",),
         insertion=("shop/app.py", "app", "create_app"),
+        groups=("project.optional-dependencies.dev",),
     ),
 }
 
