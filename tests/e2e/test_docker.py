@@ -298,9 +298,10 @@ def test_compose_adapts_to_celery(broker: str, tmp_path: Path) -> None:
     assert "OTHER" not in environment
     assert data["services"]["app"]["depends_on"] == {broker: {"condition": "service_healthy"}}
     assert "healthcheck" in data["services"][broker]
-    assert data["services"][broker]["image"] == docker.uts_component().option(
-        f"{broker}_image"
-    ).default
+    assert (
+        data["services"][broker]["image"]
+        == docker.uts_component().option(f"{broker}_image").default
+    )
     assert data["services"]["worker"]["command"][0] == "celery"
     worker = data["services"]["worker"]
     assert worker["labels"] == {} and worker["env_file"] == [{"path": ".env", "required": False}]
