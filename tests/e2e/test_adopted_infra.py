@@ -16,6 +16,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import time
+import urllib.error
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,7 @@ import pytest
 import yaml
 
 from tests.conftest import Result, snapshot
-from tests.e2e.conftest import make_venv, request, serving
+from tests.e2e.conftest import clean_env, free_port, make_venv, request
 from tests.e2e.test_docker import instructions
 from tests.e2e.test_kubernetes import validate as validate_manifest
 from tests.e2e.validators import hadolint, jsonschema, report, yamllint
@@ -187,16 +190,13 @@ def stages(dockerfile: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]
     return steps[froms[1] : froms[2]], steps[froms[2] :]
 
 
-@pytest.mark.parametrize("name", ["single_file", "poetry_factory", "uv_lifespan", "routers_pkg"])
-def test_the_image_stages_done_by_hand_serve_the_health_check(
-    name: str, uts: Uts, tmp_path: Path
-) -> None:
-    root = adopt(uts, name, tmp_path)
-    assert uts("add", "docker", "--project", root).code == 0
+def run_image_by_hand(root: Path, tmp_path: Path) -> None:
+    """Do what the Dockerfile's build and runtime stages say, then run its CMD and ask
+    ``/health/live`` as its HEALTHCHECK does."""
     build, runtime = stages((root / "Dockerfile").read_text())
     # The build stage: copy what it copies, install what it installs.
     context = tmp_path / "build"
-    context.mkdir()
+    context.mkdir(parents=True)
     install = []
     for word, args in build:
         if word == "COPY" and "--from" not in args:
@@ -212,7 +212,7 @@ def test_the_image_stages_done_by_hand_serve_the_health_check(
     # The runtime stage: only the environment and what it copies from the project.
     image = tmp_path / "app"
     image.mkdir()
-    env = dict(arg.split("=", 1) for word, args in runtime if word == "ENV" for arg in [args])
+    env = dict(args.split("=", 1) for word, args in runtime if word == "ENV")
     for word, args in runtime:
         if word == "COPY" and "--from" not in args:
             source, target = args.split()
@@ -220,10 +220,91 @@ def test_the_image_stages_done_by_hand_serve_the_health_check(
                 destination = image / (target.removeprefix("./") or path.name)
                 copier = shutil.copytree if path.is_dir() else shutil.copy2
                 copier(path, destination)
-    pythonpath = env["PYTHONPATH"].replace("/app", str(image), 1)
     cmd = json.loads(next(args for word, args in runtime if word == "CMD"))
-    app = cmd[1]
-    assert re.fullmatch(r"[\w.]+:\w+", app)
-    with serving(venv, image, app, PYTHONPATH=pythonpath) as server:
-        status, body, _ = request(f"{server.base}/health/live")
-    assert status == 200, body
+    assert cmd[0] == "uvicorn" and re.fullmatch(r"[\w.]+:\w+", cmd[1]), cmd
+    port = str(free_port())
+    args = [port if arg == "8000" else "127.0.0.1" if arg == "0.0.0.0" else arg for arg in cmd]
+    pythonpath = env["PYTHONPATH"].replace("/app", str(image), 1)
+    process = subprocess.Popen(
+        [str(venv / args[0]), *args[1:]],
+        cwd=image,
+        env=clean_env(venv, PYTHONPATH=pythonpath),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        started = time.monotonic()
+        while True:
+            try:
+                status, body, _ = request(f"http://127.0.0.1:{port}/health/live")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() - started > 30 or process.poll() is not None:
+                    process.kill()
+                    pytest.fail(f"uvicorn did not start in 30 s:\n{process.communicate()[0]}")
+                time.sleep(0.1)
+        assert status == 200, body
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("name", ["single_file", "poetry_factory", "uv_lifespan", "routers_pkg"])
+def test_the_image_stages_done_by_hand_serve_the_health_check(
+    name: str, uts: Uts, tmp_path: Path
+) -> None:
+    root = adopt(uts, name, tmp_path)
+    assert uts("add", "docker", "--project", root).code == 0
+    run_image_by_hand(root, tmp_path)
+
+
+FACTORY = {
+    "requirements.txt": "fastapi>=0.110\n",
+    "svc/__init__.py": "",
+    "svc/main.py": """\
+from fastapi import FastAPI
+
+
+def create_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/hello")
+    def hello() -> dict[str, str]:
+        return {"hello": "world"}
+
+    return app
+""",
+}
+
+
+def test_an_app_made_by_a_factory_runs_with_factory_everywhere(uts: Uts, tmp_path: Path) -> None:
+    """No foreign fixture has a factory-only app: uvicorn --factory in the image, the
+    Deployment and CI's import check (the project has no tests)."""
+    root = tmp_path / "svc"
+    for rel, text in FACTORY.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    assert uts("adopt", "--project", root).code == 0
+    adopted = snapshot(root)
+    for component in ("docker", "ci", "kubernetes"):
+        result = uts("add", component, "--project", root)
+        assert result.code == 0, result.err
+    proc = hadolint(root / "Dockerfile")
+    assert proc.returncode == 0, report(proc)
+    cmd = json.loads(
+        next(a for w, a in instructions((root / "Dockerfile").read_text()) if w == "CMD")
+    )
+    assert cmd[:3] == ["uvicorn", "svc.main:create_app", "--factory"]
+    [container] = load(root / "deploy/k8s/deployment.yaml")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert container["command"][:3] == ["uvicorn", "svc.main:create_app", "--factory"]
+    workflow = root / ".github/workflows/ci.yml"
+    assert jsonschema("github-workflows", workflow).returncode == 0
+    steps = {s.get("name"): s.get("run") for s in load(workflow)["jobs"]["test"]["steps"]}
+    assert steps["The app imports"] == 'python -c "import svc.main"' and "Tests" not in steps
+    run_image_by_hand(root, tmp_path / "image")
+    for component in ("kubernetes", "ci", "docker"):
+        assert uts("remove", component, "--project", root).code == 0
+    assert snapshot(root) == adopted
