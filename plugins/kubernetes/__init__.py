@@ -68,6 +68,23 @@ SLOTS = (
         ),
     ),
     Slot(
+        "k8s-containers",
+        "A container in the app's pods (key: its name): a sidecar, or with `init` an init "
+        "container that runs (after `migrate`) before the app serves; the app's settings "
+        "and hardening.",
+        (
+            Field("name", str, True, "The container name."),
+            Field("image", str, False, "Its image (default: the app's)."),
+            Field("command", list, False, "Its command."),
+            Field("args", list, False, "Its arguments."),
+            Field("env", dict, False, "Environment variables beside the app's settings."),
+            Field("ports", list, False, "Its ports (Kubernetes ContainerPort objects)."),
+            Field("resources", dict, False, "Its requests and limits."),
+            Field("init", bool, False, "An init container instead of a sidecar."),
+            Field("comment", str, False, "A one-line comment above it."),
+        ),
+    ),
+    Slot(
         "k8s-env",
         "What a setting is in the cluster, over its `env` default (key: its name).",
         (
