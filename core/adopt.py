@@ -8,6 +8,7 @@ the app's modules import: a project with thousands of other files costs the same
 from __future__ import annotations
 
 import os
+import re
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ FINDING_KINDS = (
     "dockerfile",
     "compose",
     "ci",
+    "ruff",
 )
 _NOT_PACKAGES = {"tests", "test", "docs", "doc", "migrations", "alembic", "scripts", "examples"}
 _NOT_APP_MODULES = {"setup", "conftest", "noxfile", "fabfile", "tasks"}
@@ -414,6 +416,35 @@ def _follow(project: _Project, start: list[str]) -> list[ModuleScan]:
     return list(seen.values())
 
 
+def _tool_findings(project: _Project, pyproject: dict[str, Any] | None) -> list[Finding]:
+    """The linters the project uses (ruff: configured, or in its development dependencies),
+    so that CI runs those and no others."""
+    found = [
+        Finding("ruff", name, None, "ruff configuration")
+        for name in ("ruff.toml", ".ruff.toml")
+        if name in project.entries
+    ]
+    data = pyproject or {}
+    if "ruff" in data.get("tool", {}):
+        found.append(Finding("ruff", "pyproject.toml", None, "[tool.ruff]"))
+    groups = [
+        *data.get("dependency-groups", {}).values(),
+        *data.get("project", {}).get("optional-dependencies", {}).values(),
+        *(
+            g.get("dependencies", {})
+            for g in data.get("tool", {}).get("poetry", {}).get("group", {}).values()
+        ),
+    ]
+    for group in groups:
+        names = group if isinstance(group, list) else list(group)
+        if any(isinstance(n, str) and re.match(r"ruff\b", n.strip()) for n in names):
+            found.append(
+                Finding("ruff", "pyproject.toml", None, "ruff in development dependencies")
+            )
+            break
+    return found
+
+
 def _file_findings(project: _Project) -> list[Finding]:
     entries, found = project.entries, []
     for name in ("tests", "test"):
@@ -454,9 +485,11 @@ def detect(root: Path, app: str | None = None) -> Adoption:
         start.append(candidate.factory[0].name)
     modules = _follow(project, start)
     notes += [f"{error.message}; not searched" for error in project.broken]
-    findings = sorted(
-        {f for module in modules for f in module.findings}, key=_finding_order
-    ) + _file_findings(project)
+    findings = (
+        sorted({f for module in modules for f in module.findings}, key=_finding_order)
+        + _file_findings(project)
+        + _tool_findings(project, pyproject)
+    )
     factory = candidate.factory
     site = AppSite(
         module=candidate.module.name,

@@ -73,6 +73,7 @@ def host_from_record(record: Mapping[str, Any]) -> Host:
         findings=adoption.findings,
         insertion=((insertion.file, insertion.variable, insertion.function) if insertion else None),
         dependency_file=packaging.dependency_file,
+        groups=tuple(packaging.groups),
     )
 
 

@@ -300,6 +300,10 @@ class Host:
         function)``, *function* ``None`` for a module-level app; ``None`` when there is
         no such place (uts's own layout wires through the fastapi component instead).
     :param dependency_file: the file runtime requirements are declared in.
+    :param groups: where the project declares its development and test dependencies, as
+        adopt found them (``requirements-dev.txt``, ``project.optional-dependencies.test``,
+        ``dependency-groups.dev``, ``tool.poetry.group.dev``); empty for uts's own layout,
+        whose ``dev`` extra holds them.
     """
 
     adopted: bool = False
@@ -315,6 +319,7 @@ class Host:
     findings: tuple[Any, ...] = ()
     insertion: tuple[str, str, str | None] | None = None
     dependency_file: str = "pyproject.toml"
+    groups: tuple[str, ...] = ()
 
     @classmethod
     def for_package(cls, package: str) -> Host:
@@ -330,6 +335,13 @@ class Host:
     def app(self) -> str:
         """The app as uvicorn takes it: ``shop.main:app``."""
         return f"{self.app_module}:{self.app_attr}"
+
+    @property
+    def import_root(self) -> str:
+        """The directory the app's top-level package is imported from: ``src`` for a
+        ``src/`` layout, ``""`` when it sits at the top of the project."""
+        top = self.module_prefix.rstrip(".").replace(".", "/")
+        return self.package_dir.removesuffix(top).rstrip("/") if top else self.package_dir
 
     def found(self, *kinds: str) -> list[Any]:
         """The findings of *kinds* (``"metrics-route"``, ...), in the order adopt found them."""

@@ -88,12 +88,15 @@ def uts_component() -> Component:
         ),
         templates=Path(__file__).parent / "templates",
         slots=SLOTS,
+        adoptable=True,
     )
 
 
 @impl
 def uts_contribute(ctx: Context, out: Contributions) -> None:
-    out.later(lambda fragments: _readme(ctx, fragments, out))
+    assert ctx.host is not None
+    if not ctx.host.adopted:  # an adopted project has no README uts writes
+        out.later(lambda fragments: _readme(ctx, fragments, out))
 
 
 def _readme(ctx: Context, fragments: Mapping[str, Any], out: Contributions) -> None:

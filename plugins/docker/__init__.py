@@ -168,13 +168,27 @@ def uts_component() -> Component:
         ),
         templates=Path(__file__).parent / "templates",
         slots=SLOTS,
+        adoptable=True,
     )
+
+
+# What docker writes, and the user files that would stand beside them unseen (Compose
+# reads compose.yaml before docker-compose.yml).
+_OWN = {"Dockerfile", "compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
 
 
 @impl
 def uts_configure(ctx: Context) -> None:
     from uts.errors import OptionError
 
+    assert ctx.host is not None
+    for finding in ctx.host.found("dockerfile", "compose"):
+        if finding.file in _OWN:
+            raise OptionError(
+                f"the project already has {finding.file}: docker would write its own "
+                "Dockerfile and compose.yaml beside it",
+                hint=f"keep yours (and leave docker out), or move {finding.file} away first",
+            )
     options = ctx.options("docker")
     if not 1 <= options["port"] <= 65535:
         raise OptionError(
@@ -190,12 +204,17 @@ def uts_configure(ctx: Context) -> None:
 
 @impl
 def uts_contribute(ctx: Context, out: Contributions) -> None:
+    assert ctx.host is not None
+    if ctx.host.adopted:
+        # The image's and the stack's health checks ask /health/live: the host serves it.
+        out.fragment("health", {"component": "docker"}, key="docker")
     out.fragment(
         "dependabot",
         {"ecosystem": "docker", "readme": "the Dockerfile's base images"},
         key="docker",
     )
-    out.later(lambda fragments: _describe(ctx, fragments, out))
+    if not ctx.host.adopted:  # an adopted project has no README uts writes
+        out.later(lambda fragments: _describe(ctx, fragments, out))
 
 
 def services(fragments: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -71,6 +71,23 @@ SLOTS = (
         ),
     ),
     Slot(
+        "k8s-containers",
+        "A container in the app's pods (key: its name): a sidecar, or with `init` an init "
+        "container that runs (after `migrate`) before the app serves; the app's settings "
+        "and hardening.",
+        (
+            Field("name", str, True, "The container name."),
+            Field("image", str, False, "Its image (default: the app's)."),
+            Field("command", list, False, "Its command."),
+            Field("args", list, False, "Its arguments."),
+            Field("env", dict, False, "Environment variables beside the app's settings."),
+            Field("ports", list, False, "Its ports (Kubernetes ContainerPort objects)."),
+            Field("resources", dict, False, "Its requests and limits."),
+            Field("init", bool, False, "An init container instead of a sidecar."),
+            Field("comment", str, False, "A one-line comment above it."),
+        ),
+    ),
+    Slot(
         "k8s-env",
         "What a setting is in the cluster, over its `env` default (key: its name).",
         (
@@ -115,9 +132,10 @@ def cluster_env(
     for entry in [*env, *(entry for entry in k8s_env if entry["name"] not in named)]:
         override = cluster.get(entry["name"])
         value = str(entry["value"] if override is None else override["value"])
-        secret = bool(sensitive({**entry, "value": value}))
         if override is not None and "secret" in override:
             secret = bool(override["secret"])
+        else:
+            secret = bool(sensitive({**entry, "value": value}))
         settings.append(
             {
                 "name": entry["name"],
@@ -133,15 +151,23 @@ def cluster_env(
 def _cluster_env(
     environment: Environment, env: list[Mapping[str, Any]], k8s_env: list[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
-    """:func:`cluster_env` with the ``sensitive`` test of the component reading ``env``."""
-    sensitive = environment.tests.get("sensitive")
-    if sensitive is None:
-        raise RenderError(
-            "kubernetes needs the template test 'sensitive' (whether an env setting is a "
-            "secret), which the component that reads the env slot gives; none does here",
-            hint="add the component that writes .env.example",
-        )
-    return cluster_env(env, k8s_env, cast("Callable[[Mapping[str, Any]], bool]", sensitive))
+    """:func:`cluster_env` with the ``sensitive`` test of the component reading ``env``.
+
+    Asked only when there is a setting to decide: an adopted project has no ``env``
+    fragments and no component giving the test, and needs none.
+    """
+    found = environment.tests.get("sensitive")
+
+    def sensitive(entry: Mapping[str, Any]) -> bool:
+        if found is None:
+            raise RenderError(
+                "kubernetes needs the template test 'sensitive' (whether an env setting is "
+                "a secret), which the component that reads the env slot gives; none does here",
+                hint="add the component that writes .env.example",
+            )
+        return bool(cast("Callable[[Mapping[str, Any]], bool]", found)(entry))
+
+    return cluster_env(env, k8s_env, sensitive)
 
 
 @impl
@@ -204,6 +230,7 @@ def uts_component() -> Component:
         ),
         templates=_TEMPLATES / "common",
         slots=SLOTS,
+        adoptable=True,
     )
 
 
@@ -225,7 +252,12 @@ def uts_configure(ctx: Context) -> None:
 
 @impl
 def uts_contribute(ctx: Context, out: Contributions) -> None:
+    assert ctx.host is not None
     out.later(lambda fragments: _workloads(ctx, fragments, out))
+    if ctx.host.adopted:
+        # The probes ask /health/ready and /health/live: the host serves them.
+        out.fragment("health", {"component": "kubernetes"}, key="kubernetes")
+        return
     out.fragment(
         "next-steps",
         {
@@ -264,7 +296,9 @@ def _workloads(ctx: Context, fragments: Mapping[str, Any], out: Contributions) -
         out.file(f"{path}.yaml", env.get_template("deployment.yaml.jinja").render(values))
         if workload.get("disruption_budget"):
             out.file(f"{path}-pdb.yaml", env.get_template("pdb.yaml.jinja").render(values))
-    out.fragment("readme", {"title": "Kubernetes", "body": _readme(ctx, fragments)})
+    assert ctx.host is not None
+    if not ctx.host.adopted:  # an adopted project has no README uts writes
+        out.fragment("readme", {"title": "Kubernetes", "body": _readme(ctx, fragments)})
 
 
 def _readme(ctx: Context, fragments: Mapping[str, Any]) -> str:

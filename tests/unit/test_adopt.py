@@ -119,6 +119,7 @@ def test_app_that_already_serves_health_and_metrics() -> None:
         ("instrumentator", "billing/main.py", 4, "import prometheus_client"),
         ("tests", "tests/", None, "test directory"),
         ("dockerfile", "Dockerfile", None, "Dockerfile"),
+        ("ruff", "pyproject.toml", None, "[tool.ruff]"),
     ]
 
 

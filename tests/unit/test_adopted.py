@@ -36,6 +36,7 @@ HOSTS = {
         tests="",
         insertion=("main.py", "app", None),
         dependency_file="requirements.txt",
+        groups=("requirements-dev.txt",),
     ),
     "src_hatch": Host(
         adopted=True,
@@ -44,6 +45,7 @@ HOSTS = {
         app_module="inventory.main",
         sources=("src",),
         insertion=("src/inventory/main.py", "app", None),
+        groups=("project.optional-dependencies.test",),
     ),
     "poetry_factory": Host(
         adopted=True,
@@ -53,6 +55,7 @@ HOSTS = {
         packaging="poetry",
         sources=("orders",),
         insertion=("orders/main.py", "application", "get_application"),
+        groups=("tool.poetry.group.dev",),
     ),
     "uv_lifespan": Host(
         adopted=True,
@@ -61,6 +64,7 @@ HOSTS = {
         app_module="notes.main",
         sources=("notes",),
         insertion=("notes/main.py", "app", None),
+        groups=("dependency-groups.dev",),
     ),
     "has_health": Host(
         adopted=True,
@@ -72,6 +76,7 @@ HOSTS = {
         sources=("billing",),
         insertion=("billing/main.py", "app", None),
         dependency_file="requirements.txt",
+        groups=("requirements-test.txt",),
     ),
     "routers_pkg": Host(
         adopted=True,
@@ -80,6 +85,7 @@ HOSTS = {
         app_module="shop.main",
         sources=("shop",),
         insertion=("shop/app.py", "app", "create_app"),
+        groups=("project.optional-dependencies.dev",),
     ),
 }
 

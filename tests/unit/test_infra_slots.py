@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import FakePlugin
+from tests.e2e.test_kubernetes import validate as validate_manifest
 from uts.engine import ProjectSpec, compose
 from uts.errors import PluginError
 from uts.model import Component, Context, Contributions, GeneratedFile, Slot
@@ -103,7 +104,9 @@ def test_consumers_declare_their_slots_and_share_one_migrate_declaration() -> No
         "docker-runtime", "migrate",
     }  # fmt: skip
     assert set(slots["ci"]) == {"ci-services", "ci-steps", "ci-tests", "dependabot"}
-    assert set(slots["kubernetes"]) == {"k8s-workloads", "k8s-env", "k8s-requirements", "migrate"}
+    assert set(slots["kubernetes"]) == {
+        "k8s-workloads", "k8s-containers", "k8s-env", "k8s-requirements", "migrate",
+    }  # fmt: skip
     assert slots["docker"]["migrate"] == slots["kubernetes"]["migrate"]
     assert slots["docker"]["migrate"] == slots["terraform"]["migrate"]
 
@@ -199,6 +202,23 @@ def everything(ctx: Context, out: Contributions) -> None:
         },
         key="cron",
     )
+    out.fragment(
+        "k8s-containers",
+        {
+            "name": "proxy",
+            "image": "envoyproxy/envoy:v1.35.0",
+            "args": ["--config-path", "/etc/envoy.yaml"],
+            "ports": [{"name": "proxy", "containerPort": 9901}],
+            "env": {"MODE": "sidecar"},
+            "comment": "A proxy beside the app.",
+        },
+        key="proxy",
+    )
+    out.fragment(
+        "k8s-containers",
+        {"name": "warm", "command": ["python", "-m", "warm"], "init": True, "resources": {}},
+        key="warm",
+    )
     out.fragment("k8s-env", {"name": "CACHE_URL", "value": "http://cache"}, key="CACHE_URL")
     out.fragment("k8s-env", {"name": "TOKEN", "value": "x", "secret": True}, key="TOKEN")
 
@@ -279,8 +299,22 @@ def test_kubernetes_honours_every_field(files: dict[str, GeneratedFile]) -> None
     assert "  # Why so.\n  replicas: 1\n" in text(files, "deploy/k8s/cron.yaml")
     assert "deploy/k8s/cron-pdb.yaml" not in files
     deployment = yaml.safe_load(text(files, "deploy/k8s/deployment.yaml"))
-    [init] = deployment["spec"]["template"]["spec"]["initContainers"]
-    assert init["command"] == ["flyway", "migrate"]
+    validate_manifest(deployment)
+    validate_manifest(cron)
+    pod = deployment["spec"]["template"]["spec"]
+    migrate, warm = pod["initContainers"]
+    assert migrate["command"] == ["flyway", "migrate"]
+    assert warm["command"] == ["python", "-m", "warm"] and warm["image"] == "demo:0.1.0"
+    api, proxy = pod["containers"]
+    assert api["name"] == "api"
+    assert proxy["image"] == "envoyproxy/envoy:v1.35.0"
+    assert proxy["args"] == ["--config-path", "/etc/envoy.yaml"]
+    assert proxy["ports"] == [{"name": "proxy", "containerPort": 9901}]
+    assert {"name": "MODE", "value": "sidecar"} in proxy["env"]
+    assert proxy["securityContext"]["readOnlyRootFilesystem"] is True
+    assert "        # A proxy beside the app.\n        - name: proxy\n" in text(
+        files, "deploy/k8s/deployment.yaml"
+    )
     config = yaml.safe_load(text(files, "deploy/k8s/configmap.yaml"))["data"]
     # The cluster value, and its http URL is no secret; TOKEN is, though only k8s-env has it.
     assert config["CACHE_URL"] == "http://cache" and "TOKEN" not in config

@@ -300,8 +300,10 @@ def test_kubernetes_gives_its_helpers_for_the_project() -> None:
     import jinja2
 
     environment = jinja2.Environment()
+    # Nothing to decide (an adopted project has no env fragments): no test needed.
+    assert kubernetes._cluster_env(environment, [], []) == []
     with pytest.raises(RenderError, match="needs the template test 'sensitive'"):
-        kubernetes._cluster_env(environment, [], [])
+        kubernetes._cluster_env(environment, [{"name": "A", "value": "x"}], [])
     environment.tests["sensitive"] = is_sensitive
     entry = {"name": "A_TOKEN", "value": "x"}
     assert kubernetes._cluster_env(environment, [entry], [])[0]["secret"] is True
