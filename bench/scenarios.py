@@ -101,12 +101,43 @@ def startup_group(ctx: Context) -> Group:
     ]:
         command = _command(label, [exe, *args]) if exe else None
         group.add(label, command, "" if exe else "not installed", ref)
+    # A Tab in bash, as typer's completion script asks: a component name (no plugin
+    # imported), then an option name (its one plugin imported).
+    for label, words in [
+        ("uts Tab: new demo --with c", "uts new demo --with c"),
+        ("uts Tab: new demo --set crud.", "uts new demo --set crud."),
+    ]:
+        env = {"_UTS_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "4"}
+        command = _command(label, [tools.uts], env=env) if tools.uts else None
+        group.add(label, command, "" if tools.uts else "not installed", ref)
     group.add(
         "floor: python -c pass",
         _command("floor: python -c pass", [tools.python, "-c", "pass"]),
         ref=ref,
     )
+    _pytest_rows(ctx, group)
     return group
+
+
+def _pytest_rows(ctx: Context, group: Group) -> None:
+    """What uts.testing (loaded in every pytest run where uts is installed) costs a run of
+    one trivial test that uses none of its fixtures: with it, and without (``-p no:uts``)."""
+    import importlib.util
+
+    suite = ctx.work / "pytest-startup"
+    suite.mkdir(parents=True, exist_ok=True)
+    (suite / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    (suite / "pytest.ini").write_text("[pytest]\n")
+    has_pytest = importlib.util.find_spec("pytest") is not None
+    base = [ctx.tools.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(suite)]
+    for label, extra in (
+        ("pytest, one test (uts.testing loaded)", []),
+        ("pytest, one test, -p no:uts", ["-p", "no:uts"]),
+    ):
+        command = _command(label, [*base, *extra]) if has_pytest else None
+        group.add(
+            label, command, "" if has_pytest else "not installed", "pytest, one test, -p no:uts"
+        )
 
 
 def _cookiecutter_config(root: Path) -> Path:

@@ -319,8 +319,8 @@ def _candidates(project: _Project, module: ModuleScan, only: str | None = None) 
         factory = project.resolve_callable(qualified)
         if factory is not None or attr == only:
             found.append(_Candidate(module, attr, line, factory))
-    for name, factory in module.factories.items():
-        found.append(_Candidate(module, name, factory.line, (module, factory)))
+    for name, definition in module.factories.items():
+        found.append(_Candidate(module, name, definition.line, (module, definition)))
     return [c for c in found if only is None or c.attr == only]
 
 

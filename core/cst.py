@@ -9,7 +9,7 @@ statements and gives back the bytes the module had before.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from uts.errors import ConflictError, UtsError
 
@@ -98,9 +98,15 @@ def _factory(module: cst.Module, function: str, path: str) -> cst.FunctionDef:
     )
 
 
+def _suite(node: cst.FunctionDef) -> list[cst.BaseStatement]:
+    """The statements of a factory's body (an indented block: a one-line body has no
+    ``return`` line of its own, and :func:`_factory_return` refuses it)."""
+    return cast("list[cst.BaseStatement]", list(node.body.body))
+
+
 def _factory_return(node: cst.FunctionDef, variable: str, path: str) -> int:
     """The index of the factory's final ``return <variable>``; refuses any other shape."""
-    body = list(node.body.body)  # type: ignore[union-attr]
+    body = _suite(node)
     if body and _returned_name(body[-1]) == variable:
         return len(body) - 1
     raise UtsError(
@@ -122,7 +128,7 @@ def insert_wiring(
     module = parse_module(source, path)
     new = _statements(code, module)
     if function is None:
-        body = list(module.body)
+        body: list[cst.BaseStatement] = list(module.body)
         anchor = next((i for i, node in enumerate(body) if _assigns(node, variable)), None)
         if anchor is None:
             raise UtsError(
@@ -137,7 +143,7 @@ def insert_wiring(
         body[anchor + 1 : anchor + 1] = new
         return module.with_changes(body=body).code
     factory = _factory(module, function, path)
-    inner = list(factory.body.body)  # type: ignore[union-attr]
+    inner = _suite(factory)
     position = _factory_return(factory, variable, path)
     if (
         position >= len(code)
@@ -184,12 +190,12 @@ def remove_wiring(
     """
     module = parse_module(source, path)
     if function is None:
-        body = list(module.body)
+        body: list[cst.BaseStatement] = list(module.body)
         anchor = next((i for i, node in enumerate(body) if _assigns(node, variable)), None)
         where = None if anchor is None else anchor + 1
         return module.with_changes(body=_without_run(module, body, code, path, where)).code
     factory = _factory(module, function, path)
-    inner = list(factory.body.body)  # type: ignore[union-attr]
+    inner = _suite(factory)
     where = len(inner) - 1 - len(code) if _returned_name(inner[-1]) == variable else None
     inner = _without_run(module, inner, code, path, where)
     changed = factory.with_changes(body=factory.body.with_changes(body=inner))
@@ -236,7 +242,7 @@ def add_imports(
     there at top level are not added twice.
     """
     module = parse_module(source, path)
-    body = list(module.body)
+    body: list[cst.BaseStatement] = list(module.body)
     missing = [line for line in imports if _find_run(module, body, [line]) < 0]
     if not missing:
         return source
@@ -267,7 +273,7 @@ def _import_key(node: cst.SimpleStatementLine, first_party: set[str]) -> tuple[i
             return (_LOCAL, 1, "." * len(small.relative) + _name(small.module), first)
         name, kind = _name(small.module), 1
     else:
-        name, kind = _name(small.names[0].name), 0  # type: ignore[index]
+        name, kind = _name(cast("cst.Import", small).names[0].name), 0  # import lines only
     top = name.split(".")[0]
     if name == "__future__":
         section = _FUTURE
@@ -329,7 +335,7 @@ def _insert_sorted(
 def remove_imports(source: str, path: str, imports: Sequence[str]) -> str:
     """Undo :func:`add_imports` for the lines it added (the caller records which)."""
     module = parse_module(source, path)
-    body = list(module.body)
+    body: list[cst.BaseStatement] = list(module.body)
     for line in imports:
         body = _without_run(module, body, [line], path)
     return module.with_changes(body=body).code

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from uts.errors import ConflictError, StateError
 from uts.objects import blob_id, matches
-from uts.plan import Change, Plan
+from uts.plan import Action, Change, Plan
 from uts.state import (
     COMPONENT_NAME,
     COMPONENTS_DIR,
@@ -354,7 +354,7 @@ def plan_repair(root: Path, registry: Registry) -> RepairReport:
     files = build_state(tool, records)
     for path, item in sorted(files.items()):
         old = _read(root, path)
-        action = "create" if old is None else ("keep" if old == item.content else "update")
+        action: Action = "create" if old is None else ("keep" if old == item.content else "update")
         report.plan.changes.append(Change(path, action, STATE_OWNER, old, item.content))
     return report
 
