@@ -222,14 +222,12 @@ def _refuse_shadowing(
 ) -> None:
     from uts.shadowing import refuse_shadowing, top_level_paths
 
-    paths = [
-        (name, top_level_paths(name, directory))
-        for name in order
-        for directory in [
-            *([metadata[name].templates] if metadata[name].templates else []),
-            *(path for owner, path in store.template_dirs if owner == name),
-        ]
-    ]
+    paths = []
+    for name in order:
+        own = metadata[name].templates
+        directories = [own] if own else []
+        directories += [path for owner, path in store.template_dirs if owner == name]
+        paths += [(name, top_level_paths(name, directory)) for directory in directories]
     dependencies = [
         (item.owner, item.value)
         for item in store.items
