@@ -208,7 +208,7 @@ def new(
         without=list(without),
     )
     ask = _prompt if _interactive(no_input) else None
-    composition = compose(registry, spec, ask)
+    composition = compose(registry, spec, ask, new=True)
     root = (directory if directory is not None else Path(name)).absolute()
     plan_new(root, {}, force=True)  # an unusable --dir is a clear error before anything
     journal = _journal()

@@ -91,8 +91,15 @@ class Composition(NamedTuple):
     """What the state files record, shaped like :attr:`uts.state.ProjectState.tool`."""
 
 
-def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Composition:
-    """Run every phase for *spec* and return the project's files, in memory."""
+def compose(
+    registry: Registry, spec: ProjectSpec, ask: Ask | None = None, *, new: bool = False
+) -> Composition:
+    """Run every phase for *spec* and return the project's files, in memory.
+
+    *new* (``uts new``): refuse, before rendering, a package name that would shadow a
+    standard-library module or a declared dependency, or collide with a top-level path
+    a component writes.
+    """
     metadata = registry.metadata
     resolution = resolve(metadata, spec.components, spec.without, registry.unknown)
     for name in spec.options:
@@ -126,6 +133,8 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
     for name in resolution.order:
         registry.contribute(name, ctx, Contributions(name, store))
     _run_later(store, resolution.order)
+    if new and host is None:
+        _refuse_shadowing(ctx, metadata, store, resolution.order)
     fragments = store.slots()
 
     files: dict[str, GeneratedFile] = {}
@@ -206,6 +215,25 @@ def _run_later(store: FragmentStore, order: list[str]) -> None:
             default=0,
         )
         store.items[place:place] = added
+
+
+def _refuse_shadowing(
+    ctx: Context, metadata: Mapping[str, Component], store: FragmentStore, order: list[str]
+) -> None:
+    from uts.shadowing import refuse_shadowing, top_level_paths
+
+    paths = []
+    for name in order:
+        own = metadata[name].templates
+        directories = [own] if own else []
+        directories += [path for owner, path in store.template_dirs if owner == name]
+        paths += [(name, top_level_paths(name, directory)) for directory in directories]
+    dependencies = [
+        (item.owner, item.value)
+        for item in store.items
+        if item.slot == "dependencies" or item.slot.startswith("dependencies:")
+    ]
+    refuse_shadowing(ctx.project_name, ctx.package, paths, dependencies)
 
 
 def _refuse_unadoptable(
