@@ -25,7 +25,7 @@ BROKERS = {
 def uts_component() -> Component:
     return Component(
         name="celery",
-        version="0.1.0",
+        version="0.1.1",
         summary="Celery worker and beat: typed settings, example tasks with retries, tests.",
         requires=("config",),
         conflicts=(),

@@ -4,7 +4,7 @@ It owns ``.github/workflows/ci.yml`` and ``.github/dependabot.yml``. The workflo
 what the README's quick start runs (ruff, mypy, pytest) on each Python version of the
 ``python_versions`` option, and adapts to the components present: with
 ``database.postgresql`` the tests run against a PostgreSQL service container
-(``DATABASE_URL``), with ``migrations`` Alembic goes up, checks for drift and goes
+(``DATABASE_URL`` and ``TEST_DATABASE_URL``, database ``app_test``), with ``migrations`` Alembic goes up, checks for drift and goes
 down, with ``testing`` pytest runs under coverage with its floor. With ``docker``,
 Dependabot also bumps the Dockerfile's base images.
 """
@@ -21,7 +21,7 @@ from uts_plugins.docker import POSTGRES_IMAGE, postgresql
 def uts_component() -> Component:
     return Component(
         name="ci",
-        version="0.1.0",
+        version="0.1.1",
         summary="GitHub Actions workflow (ruff, mypy, pytest; PostgreSQL service) and Dependabot.",
         requires=("project",),
         conflicts=(),
@@ -63,8 +63,9 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     )
     if postgresql(ctx):
         body += (
-            " A PostgreSQL service container backs it: `DATABASE_URL` points the tests "
-            "and the migrations at it, so CI proves what the local runs on SQLite do not."
+            " A PostgreSQL service container backs it: `DATABASE_URL` points the "
+            "migrations and `TEST_DATABASE_URL` the tests at its `app_test` database, so "
+            "CI proves what the local runs on SQLite do not."
         )
     body += " `.github/dependabot.yml` opens weekly pull requests for the Python " + (
         "dependencies, the pinned actions and the Dockerfile's base images."

@@ -5,10 +5,13 @@ It adapts to the components around it:
 - with ``config`` the URL is the ``database_url`` setting instead of a bare environment
   variable;
 - with ``layers`` (the CORE layout) the module is ``<package>.core.database`` and its
-  tests go to ``tests/integration``, and the test fixtures also run against the
-  database ``DATABASE_URL`` names when it is set (PostgreSQL, say);
+  tests go to ``tests/integration``;
 - with ``migrations`` Alembic owns the schema, so the app no longer creates tables at
   startup.
+
+The test fixtures never use ``DATABASE_URL``: in-memory SQLite, or the database
+``TEST_DATABASE_URL`` names, refused unless its name contains ``test``. Engines hide
+the values bound to statements from errors and logs (``hide_parameters``).
 
 The files whose path depends on that choice live in ``templates/flat`` and
 ``templates/layered``, one of which ``uts_contribute`` hands to ``out.templates``; the
@@ -29,7 +32,7 @@ _TEMPLATES = Path(__file__).parent / "templates"
 def uts_component() -> Component:
     return Component(
         name="database",
-        version="0.1.0",
+        version="0.2.0",
         summary="SQLModel engine and sessions; SQLite by default, any URL via DATABASE_URL.",
         requires=("project",),
         conflicts=(),
@@ -109,19 +112,15 @@ def _readme(ctx: Context, module: str, url: str) -> str:
         if ctx.options("database")["postgresql"]
         else 'To use PostgreSQL, install a driver (`pip install "psycopg[binary]"`) and set '
     )
-    if _layered(ctx):
-        tests = (
-            "The tests never touch that database: each one runs against a fresh in-memory "
-            "SQLite database, unless `DATABASE_URL` is set in the environment of `pytest`; "
-            "then they run against that database, dropping and creating its tables, so "
-            "point it at a database made for the tests: "
-            "`DATABASE_URL=postgresql+psycopg://user:password@localhost:5432/test pytest`."
-        )
-    else:
-        tests = (
-            "The tests never touch that database: each one runs against a fresh "
-            "in-memory SQLite database."
-        )
+    tests = (
+        "The tests never touch that database, whatever `DATABASE_URL` says: each one "
+        "runs against a fresh in-memory SQLite database, unless `TEST_DATABASE_URL` is "
+        "set in the environment of `pytest`; then they run against that database, "
+        "dropping and creating its tables, so the suite refuses to start unless its "
+        "name contains `test`: "
+        "`TEST_DATABASE_URL=postgresql+psycopg://user:password@localhost:5432/app_test "
+        "pytest`."
+    )
     return (
         f"`{module.removesuffix('.database') if _layered(ctx) else module}` creates the "
         f"engine from {source} (default: the SQLite file `{ctx.package}.db` in the "

@@ -126,7 +126,10 @@ def test_core_runs_tests_and_migrations_on_a_postgres_service(core: Path) -> Non
     postgres = job["services"]["postgres"]
     assert re.fullmatch(r"postgres:\d+\.\d+-alpine", postgres["image"])
     assert "--health-cmd" in postgres["options"] and postgres["ports"] == ["5432:5432"]
-    assert job["env"]["DATABASE_URL"] == "postgresql+psycopg://app:app@localhost:5432/app"
+    url = "postgresql+psycopg://app:app@localhost:5432/app_test"
+    # The tests refuse a database not named as a test one: they run on app_test too.
+    assert job["env"] == {"DATABASE_URL": url, "TEST_DATABASE_URL": url}
+    assert postgres["env"]["POSTGRES_DB"] == "app_test"
     commands = [step.get("run", "") for step in steps(core)]
     assert "alembic upgrade head && alembic check && alembic downgrade base" in commands
     assert "coverage run -m pytest && coverage report" in commands

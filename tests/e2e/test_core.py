@@ -83,6 +83,8 @@ class Postgres:
     created: list[str] = field(default_factory=list)
 
     def execute(self, sql: str, database: str = "test") -> None:
+        """Run *sql* on *database* (a name, or a URL from :meth:`create`)."""
+        database = database.rsplit("/", 1)[-1]
         # psycopg from the generated project's venv: uts's own tests need no driver.
         code = (
             "import sys, psycopg\n"
@@ -92,9 +94,9 @@ class Postgres:
         url = f"postgresql://{self.user}@127.0.0.1:5432/{database}"
         run([self.venv / "python", "-c", code, url, sql])
 
-    def create(self) -> str:
-        """A new empty database; its SQLAlchemy URL."""
-        name = f"uts_e2e_{secrets.token_hex(6)}"
+    def create(self, test: bool = True) -> str:
+        """A new empty database, named as a test one unless *test* is false; its URL."""
+        name = f"uts_e2e_{'test_' if test else 'dev_'}{secrets.token_hex(6)}"
         self.execute(f'CREATE DATABASE "{name}"')
         self.created.append(name)
         return f"postgresql+psycopg://{self.user}@127.0.0.1:5432/{name}"
@@ -109,6 +111,17 @@ class Postgres:
         plain = url.replace("postgresql+psycopg://", "postgresql://")
         out = run([self.venv / "python", "-c", code, plain]).stdout
         return set(out.split())
+
+    def rows(self, url: str, query: str) -> list[str]:
+        """The rows *query* returns, each as its values joined by ``|``."""
+        code = (
+            "import sys, psycopg\n"
+            "with psycopg.connect(sys.argv[1], connect_timeout=5) as c:\n"
+            "    for row in c.execute(sys.argv[2]):\n"
+            "        print('|'.join(map(str, row)))\n"
+        )
+        plain = url.replace("postgresql+psycopg://", "postgresql://")
+        return run([self.venv / "python", "-c", code, plain, query]).stdout.splitlines()
 
     def drop_all(self) -> None:
         for name in self.created:
@@ -209,16 +222,52 @@ def test_generated_suite_passes_on_postgresql(
 ) -> None:
     url = postgres.create()
     results = suite_results(
-        venv, project, tmp_path / "pg.xml", str(venv / "python"), DATABASE_URL=url
+        venv, project, tmp_path / "pg.xml", str(venv / "python"), TEST_DATABASE_URL=url
     )
     total = assert_complete(results)
     print(f"generated suite on PostgreSQL: {total} passed ({results['summary']})")
-    # The suite ran there (a generated test compares the engine with DATABASE_URL) and
-    # dropped its tables when done.
+    # The suite ran there (a generated test compares the engine with TEST_DATABASE_URL)
+    # and dropped its tables when done.
     tree = ET.parse(tmp_path / "pg.xml").getroot()
     names = [case.get("name", "") for case in tree.iter("testcase")]
-    assert "test_tests_run_on_the_database_url_if_set_else_in_memory" in names
+    assert "test_tests_run_on_the_test_database_url_if_set_else_in_memory" in names
     assert postgres.tables(url) == set()
+
+
+DEV_ROW = "precious row of the developer"
+
+
+def test_generated_suite_never_touches_the_developers_database(
+    venv: Path, project: Path, postgres: Postgres, tmp_path: Path
+) -> None:
+    dev = postgres.create(test=False)
+    postgres.execute(
+        f"CREATE TABLE users (id int, note text); INSERT INTO users VALUES (1, '{DEV_ROW}')", dev
+    )
+    (project / ".env").write_text(f"DATABASE_URL={dev}\n")
+    try:
+        # The app's database in the environment and in .env: the suite keeps off it.
+        results = suite_results(
+            venv, project, tmp_path / "dev.xml", str(venv / "python"), DATABASE_URL=dev
+        )
+        assert_complete(results)
+        assert postgres.rows(dev, "SELECT id, note FROM users") == [f"1|{DEV_ROW}"]
+        assert postgres.tables(dev) == {"users"}
+
+        # A test database whose name does not say so is refused before any test runs.
+        refused = in_project(
+            venv, project, venv / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            check=False, TEST_DATABASE_URL=dev,
+        )  # fmt: skip
+        assert refused.returncode == 4, refused.stdout + refused.stderr
+        errors = [line for line in refused.stderr.splitlines() if line.strip()]
+        assert len(errors) == 1, refused.stderr
+        assert "does not mark it as a test database" in errors[0]
+        assert "Traceback" not in refused.stdout + refused.stderr
+    finally:
+        (project / ".env").unlink()
+    assert postgres.rows(dev, "SELECT id, note FROM users") == [f"1|{DEV_ROW}"]
+    assert postgres.tables(dev) == {"users"}
 
 
 # Static quality -------------------------------------------------------------------------
