@@ -17,7 +17,7 @@ from uts.plugin import Component, Context, Contributions, impl
 def uts_component() -> Component:
     return Component(
         name="errors",
-        version="0.1.0",
+        version="0.2.0",
         summary="Business exceptions and handlers: every error as {detail, code}.",
         requires=("fastapi", "config"),
         conflicts=(),

@@ -128,8 +128,11 @@ class Postgres:
             self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="module")
-def postgres(venv: Path) -> Iterator[Postgres]:
+def postgres_server(venv: Path) -> Iterator[Postgres]:
+    """The local server, its databases dropped at the end; skipped (failed in CI) if down.
+
+    *venv* is the bin directory of an environment with psycopg.
+    """
     probe = "import sys, psycopg; psycopg.connect(sys.argv[1], connect_timeout=3).close()"
     errors = []
     for user in ("postgres", "root"):
@@ -149,6 +152,11 @@ def postgres(venv: Path) -> Iterator[Postgres]:
     if IN_CI:
         pytest.fail(reason + " (CI=true: the server is required)", pytrace=False)
     pytest.skip(reason + " (start it, or run in CI=true to make this a failure)")
+
+
+@pytest.fixture(scope="module")
+def postgres(venv: Path) -> Iterator[Postgres]:
+    yield from postgres_server(venv)
 
 
 # The generated test suite ----------------------------------------------------------------
@@ -357,7 +365,7 @@ def migrate_up_check_down(
 ) -> None:
     alembic = venv / "alembic"
     in_project(venv, project, alembic, "upgrade", "head", DATABASE_URL=url)
-    assert tables() == {"users", "alembic_version"}
+    assert tables() == {"users", "auth_sessions", "login_failures", "alembic_version"}
     checked = in_project(venv, project, alembic, "check", DATABASE_URL=url)
     assert "No new upgrade operations detected" in checked.stdout + checked.stderr
     in_project(venv, project, alembic, "downgrade", "base", DATABASE_URL=url)
@@ -425,7 +433,8 @@ def sqlite_rows(path: Path) -> list[tuple[str, str, str]]:
 def test_uvicorn_serves_register_login_me_over_http(
     venv: Path, project: Path, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    path = tmp_path / "serve.db"
+    url = f"sqlite:///{path}"
     in_project(venv, project, venv / "alembic", "upgrade", "head", DATABASE_URL=url)
     with serving(venv, project, f"{PACKAGE}.main:app", DATABASE_URL=url) as server:
         base = server.base
@@ -458,7 +467,48 @@ def test_uvicorn_serves_register_login_me_over_http(
         status, schema, _ = request(f"{base}/openapi.json")
         assert {"/api/v1/auth/login", "/api/v1/users/me", "/health"} <= set(schema["paths"])
         assert request(f"{base}/docs")[0] == 200
-    assert PASSWORD not in server.output
+
+        # Tokens: a refresh token works once, and its reuse ends the session.
+        refresh = f"{base}/api/v1/auth/refresh"
+        status, rotated, _ = request(refresh, "POST", {"refresh_token": tokens["refresh_token"]})
+        assert status == 200, rotated
+        status, body, _ = request(refresh, "POST", {"refresh_token": tokens["refresh_token"]})
+        assert (status, body["code"]) == (401, "refresh_token_reused")
+        status, body, _ = request(
+            f"{base}/api/v1/users/me",
+            headers={"Authorization": f"Bearer {rotated['access_token']}"},
+        )
+        assert (status, body["code"]) == (401, "session_revoked")
+
+        # A request that fails inside the database: a 500, and nothing secret logged.
+        status, tokens, _ = request(
+            f"{base}/api/v1/auth/login",
+            "POST",
+            form={"username": "shopper@example.com", "password": PASSWORD},
+        )
+        with sqlite3.connect(path) as connection:
+            connection.execute(
+                "CREATE TRIGGER refuse BEFORE UPDATE ON users "
+                "BEGIN SELECT RAISE(ABORT, 'updates refused'); END"
+            )
+        change = {"current_password": PASSWORD, "new_password": "another-password-456"}
+        bearer = {"Authorization": f"Bearer {tokens['access_token']}", "X-Request-ID": "pw-1"}
+        status, body, _ = request(
+            f"{base}/api/v1/users/me/password", "POST", change, headers=bearer
+        )
+        assert (status, body["code"]) == (500, "internal_error")
+    output = server.output
+    assert "updates refused" in output and "parameters hidden" in output
+    for secret in (PASSWORD, "another-password-456", "$argon2", tokens["access_token"]):
+        assert secret not in output, secret
+    assert tokens["refresh_token"] not in output
+    # One access record per request, ours (JSON); uvicorn's own access log is off.
+    records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    mentions = [r for r in records if r.get("request_id") == "pw-1"]
+    access = [r for r in mentions if r["logger"] == f"{PACKAGE}.access"]
+    assert [(r["path"], r["status"]) for r in access] == [("/api/v1/users/me/password", 500)]
+    assert any(r["message"].startswith("Unhandled IntegrityError") for r in records)
+    assert not re.search(r'"(GET|POST) /\S* HTTP/1\.1" \d{3}', output), output
 
 
 # Generator properties ------------------------------------------------------------------------
