@@ -438,7 +438,9 @@ def test_a_worker_runs_tasks_through_the_real_rabbitmq(
     try:
         results = work(venv, project, receiver, CELERY_DEFAULT_QUEUE=name)
         check_results(results)
-        assert "Connected to amqp://guest:**@localhost:5672//" in results["output"]
+        assert ".> transport:   amqp://guest:**@localhost:5672//" in results["output"]
+        assert ".> results:     rpc://" in results["output"]
+        assert "Connected to amqp://guest:**@127.0.0.1:5672//" in results["output"]
         assert f".> {name}" in results["output"]
     finally:
         run([venv / "python", "-c", RABBITMQ_DELETE, url, name], cwd=project)

@@ -39,11 +39,23 @@ def in_project(
 
 
 def test_generated_tests_pass_with_nothing_skipped(venv: Path, project: Path) -> None:
-    generated_pytest(venv, project, min_passed=7)
+    generated_pytest(venv, project, min_passed=60)
 
 
 def test_generated_tests_need_no_network(venv: Path, project: Path) -> None:
-    generated_pytest(venv, project, offline=True, min_passed=7)
+    generated_pytest(venv, project, offline=True, min_passed=60)
+
+
+def test_tests_are_tiered_and_cover_80_percent(venv: Path, project: Path) -> None:
+    for tier in ("unit", "integration", "e2e"):
+        proc = generated_pytest(venv, project, f"tests/{tier}", min_passed=1)
+        assert "passed" in proc.stdout, tier
+    in_project(
+        venv, project, str(venv / "coverage"), "run", "-m", "pytest", "-q", "-p", "no:cacheprovider"
+    )
+    report = in_project(venv, project, str(venv / "coverage"), "report")
+    assert "TOTAL" in report.stdout
+    assert "fail_under = 80" in (project / ".coveragerc").read_text()
 
 
 def test_generated_tests_never_touch_the_apps_database(
@@ -56,7 +68,7 @@ def test_generated_tests_never_touch_the_apps_database(
     before = dev.read_bytes()
 
     generated_pytest(
-        venv, project, min_passed=7, env=clean_env(venv, DATABASE_URL=f"sqlite:///{dev}")
+        venv, project, min_passed=60, env=clean_env(venv, DATABASE_URL=f"sqlite:///{dev}")
     )
     assert dev.read_bytes() == before
 
@@ -112,8 +124,13 @@ def test_uvicorn_serves_the_api_over_http(venv: Path, project: Path, tmp_path: P
         status, listed, _ = request(f"{base}/items")
         assert status == 200 and listed["count"] == 1
         assert [item["id"] for item in listed["data"]] == [created["id"]]
-        assert request(f"{base}/items/999999")[0] == 404
-        assert request(f"{base}/items", "POST", {"price": "free"})[0] == 422
+        # Errors have CORE's shape: {"detail", "code"}.
+        status, missing, _ = request(f"{base}/items/999999")
+        assert (status, missing) == (404, {"detail": "Item 999999 not found", "code": "not_found"})
+        status, invalid, _ = request(f"{base}/items", "POST", {"price": "free"})
+        assert (status, invalid["code"]) == (422, "validation_error")
+        status, unknown, _ = request(f"{base}/nowhere")
+        assert (status, unknown) == (404, {"detail": "Not Found", "code": "not_found"})
         assert request(f"{base}/openapi.json")[0] == 200
 
 
