@@ -151,8 +151,7 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
                     "(`username` is the email) to an access and a refresh token |",
                     "| `POST` | `/api/v1/auth/refresh` | refresh token | new tokens; the "
                     "refresh token sent stops working |",
-                    "| `POST` | `/api/v1/auth/logout` | refresh token | end the session "
-                    "(`204`) |",
+                    "| `POST` | `/api/v1/auth/logout` | refresh token | end the session (`204`) |",
                     "| `GET`, `PATCH` | `/api/v1/users/me` | user | one's own account |",
                     "| `POST` | `/api/v1/users/me/password` | user | change one's "
                     "password, given the current one |",

@@ -4,9 +4,10 @@ It owns ``.github/workflows/ci.yml`` and ``.github/dependabot.yml``. The workflo
 what the README's quick start runs (ruff, mypy, pytest) on each Python version of the
 ``python_versions`` option, and adapts to the components present: with
 ``database.postgresql`` the tests run against a PostgreSQL service container
-(``DATABASE_URL`` and ``TEST_DATABASE_URL``, database ``app_test``), with ``migrations`` Alembic goes up, checks for drift and goes
-down, with ``testing`` pytest runs under coverage with its floor. With ``docker``,
-Dependabot also bumps the Dockerfile's base images.
+(``DATABASE_URL`` and ``TEST_DATABASE_URL``, database ``app_test``), with
+``migrations`` Alembic goes up, checks for drift and goes down, with ``testing``
+pytest runs under coverage with its floor. With ``docker``, Dependabot also bumps
+the Dockerfile's base images.
 """
 
 from __future__ import annotations

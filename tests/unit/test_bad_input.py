@@ -254,7 +254,7 @@ def test_non_utf8_pyproject_names_the_line(uts: Uts, project: Path) -> None:
 # --- pyproject.toml: the [project] tables uts edits -----------------------------------------
 
 DEPS = 'dependencies = [\n    "fastapi'
-DEV = 'dev = [\n    "httpx'
+DEV = 'dev = [\n    "coverage'
 
 
 def project_is_one(root: Path) -> None:
@@ -288,7 +288,7 @@ PROJECT_DAMAGE = {
         "'!!!'",
     ),
     "optional-dependencies.dev string": (
-        lambda r: replace(r / "pyproject.toml", DEV, 'dev = "x"\nx = [\n    "httpx'),
+        lambda r: replace(r / "pyproject.toml", DEV, 'dev = "x"\nx = [\n    "coverage'),
         "dev",
     ),
     "a key written twice": (
