@@ -116,7 +116,9 @@ def test_mvp_needs_no_service(mvp: Path) -> None:
     job = load(mvp / WORKFLOW)["jobs"]["test"]
     assert "services" not in job and "env" not in job
     commands = [step.get("run", "") for step in steps(mvp)]
-    assert "pytest" in commands and not any("alembic" in command for command in commands)
+    # MVP has the testing component: its tests run under coverage, with the floor.
+    assert "coverage run -m pytest && coverage report" in commands
+    assert not any("alembic" in command for command in commands)
     ecosystems = [update["package-ecosystem"] for update in load(mvp / DEPENDABOT)["updates"]]
     assert ecosystems == ["pip", "github-actions"]
 
