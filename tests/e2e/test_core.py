@@ -221,6 +221,9 @@ def test_generated_suite_passes_on_sqlite_without_network_and_covers_80_percent(
     )
     total = assert_complete(results)
     print(f"generated suite on SQLite, no network: {total} passed ({results['summary']})")
+    tree = ET.parse(tmp_path / "sqlite.xml").getroot()
+    names = {case.get("name", "") for case in tree.iter("testcase")}
+    assert set(PROMISED) <= names, set(PROMISED) - names
     report = in_project(venv, project, venv / "coverage", "report")
     assert "TOTAL" in report.stdout
 
@@ -239,7 +242,24 @@ def test_generated_suite_passes_on_postgresql(
     tree = ET.parse(tmp_path / "pg.xml").getroot()
     names = [case.get("name", "") for case in tree.iter("testcase")]
     assert "test_tests_run_on_the_test_database_url_if_set_else_in_memory" in names
+    assert set(PROMISED) <= set(names), set(PROMISED) - set(names)
     assert postgres.tables(url) == set()
+
+
+# Tests of the generated suite that prove a promise of #12, each run on both databases.
+PROMISED = (
+    "test_a_request_failing_in_the_database_logs_no_hash_and_no_token",
+    "test_refreshing_replaces_the_refresh_token",
+    "test_reusing_a_refresh_token_revokes_its_whole_session",
+    "test_logout_ends_the_session_and_only_that_one",
+    "test_changing_ones_password_ends_every_session",
+    "test_an_admin_setting_a_password_ends_every_session_of_the_account",
+    "test_logins_are_throttled_per_account_with_retry_after",
+    "test_logins_are_throttled_per_client_address",
+    "test_failures_older_than_the_window_stop_counting",
+    "test_the_last_admin_keeps_the_role",
+    "test_database_errors_never_show_the_values_sent",
+)
 
 
 DEV_ROW = "precious row of the developer"
