@@ -29,7 +29,7 @@ TASK_TIME_LIMIT = 300
 def uts_component() -> Component:
     return Component(
         name="celery",
-        version="0.1.0",
+        version="0.1.1",
         summary="Celery worker and beat: typed settings, example tasks with retries, tests.",
         requires=("config",),
         conflicts=(),

@@ -5,10 +5,13 @@ It adapts to the components around it:
 - with ``config`` the URL is the ``database_url`` setting instead of a bare environment
   variable;
 - with ``layers`` (the CORE layout) the module is ``<package>.core.database`` and its
-  tests go to ``tests/integration``, and the test fixtures also run against the
-  database ``DATABASE_URL`` names when it is set (PostgreSQL, say);
+  tests go to ``tests/integration``;
 - with ``migrations`` Alembic owns the schema, so the app no longer creates tables at
   startup.
+
+The test fixtures never use ``DATABASE_URL``: in-memory SQLite, or the database
+``TEST_DATABASE_URL`` names, refused unless its name contains ``test``. Engines hide
+the values bound to statements from errors and logs (``hide_parameters``).
 
 The files whose path depends on that choice live in ``templates/flat`` and
 ``templates/layered``, one of which ``uts_contribute`` hands to ``out.templates``; the
@@ -30,7 +33,7 @@ POSTGRES_DRIVER = "psycopg[binary]>=3.3"
 def uts_component() -> Component:
     return Component(
         name="database",
-        version="0.1.0",
+        version="0.2.0",
         summary="SQLModel engine and sessions; SQLite by default, any URL via DATABASE_URL.",
         requires=("project",),
         conflicts=(),
@@ -136,6 +139,7 @@ def _containers(ctx: Context, out: Contributions) -> None:
         )
         return
     url = "postgresql+psycopg://app:app@{host}:5432/app"
+    test_url = "postgresql+psycopg://app:app@localhost:5432/app_test"
     out.fragment(
         "compose-environment",
         {"name": "DATABASE_URL", "value": url.format(host="postgres")},
@@ -174,14 +178,18 @@ def _containers(ctx: Context, out: Contributions) -> None:
             "name": "postgres",
             "service": {
                 "image": POSTGRES_IMAGE,
-                "env": _POSTGRES,
+                "env": {**_POSTGRES, "POSTGRES_DB": "app_test"},
                 "ports": ["5432:5432"],
-                "options": '--health-cmd "pg_isready --username app --dbname app" '
+                "options": '--health-cmd "pg_isready --username app --dbname app_test" '
                 "--health-interval 5s --health-timeout 5s --health-retries 10",
             },
-            "env": {"DATABASE_URL": url.format(host="localhost")},
-            "readme": "A PostgreSQL service container backs it: `DATABASE_URL` points the tests "
-            "and the migrations at it, so CI proves what the local runs on SQLite do not.",
+            "env": {
+                "DATABASE_URL": test_url,
+                "TEST_DATABASE_URL": test_url,
+            },
+            "readme": "A PostgreSQL service container backs it: `DATABASE_URL` points the "
+            "migrations and `TEST_DATABASE_URL` the tests at its `app_test` database, so CI "
+            "proves what the local runs on SQLite do not.",
         },
         key="postgres",
     )
@@ -200,19 +208,15 @@ def _readme(ctx: Context, module: str, url: str) -> str:
         if ctx.options("database")["postgresql"]
         else 'To use PostgreSQL, install a driver (`pip install "psycopg[binary]"`) and set '
     )
-    if _layered(ctx):
-        tests = (
-            "The tests never touch that database: each one runs against a fresh in-memory "
-            "SQLite database, unless `DATABASE_URL` is set in the environment of `pytest`; "
-            "then they run against that database, dropping and creating its tables, so "
-            "point it at a database made for the tests: "
-            "`DATABASE_URL=postgresql+psycopg://user:password@localhost:5432/test pytest`."
-        )
-    else:
-        tests = (
-            "The tests never touch that database: each one runs against a fresh "
-            "in-memory SQLite database."
-        )
+    tests = (
+        "The tests never touch that database, whatever `DATABASE_URL` says: each one "
+        "runs against a fresh in-memory SQLite database, unless `TEST_DATABASE_URL` is "
+        "set in the environment of `pytest`; then they run against that database, "
+        "dropping and creating its tables, so the suite refuses to start unless its "
+        "name contains `test`: "
+        "`TEST_DATABASE_URL=postgresql+psycopg://user:password@localhost:5432/app_test "
+        "pytest`."
+    )
     return (
         f"`{module.removesuffix('.database') if _layered(ctx) else module}` creates the "
         f"engine from {source} (default: the SQLite file `{ctx.package}.db` in the "

@@ -4,6 +4,9 @@ Services raise ``AppError`` subclasses (``NotFoundError``, ``ConflictError``, ..
 the handlers, installed through the ``app-setup`` slot, answer every error, the
 framework's own included, as ``{"detail": ..., "code": ...}``, and an unhandled
 exception as a bare ``500`` whose traceback goes to the log, never to the client.
+
+In the layered layout (``layers``) they live in ``<package>.core.errors``
+(``exceptions`` and ``handlers``); in the flat one (MVP) in ``<package>.errors``.
 """
 
 from __future__ import annotations
@@ -12,23 +15,33 @@ from pathlib import Path
 
 from uts.plugin import Component, Context, Contributions, impl
 
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def errors_module(ctx: Context) -> str:
+    """Where the exceptions and the handlers live: layered or flat."""
+    return f"{ctx.package}.core.errors" if ctx.has("layers") else f"{ctx.package}.errors"
+
 
 @impl
 def uts_component() -> Component:
     return Component(
         name="errors",
-        version="0.1.0",
+        version="0.2.0",
         summary="Business exceptions and handlers: every error as {detail, code}.",
-        requires=("fastapi", "config"),
+        requires=("fastapi",),
         conflicts=(),
         options=(),
-        templates=Path(__file__).parent / "templates",
+        templates=_TEMPLATES / "common",
     )
 
 
 @impl
 def uts_contribute(ctx: Context, out: Contributions) -> None:
-    module = f"{ctx.package}.core.errors.handlers"
+    layered = ctx.has("layers")
+    out.templates(_TEMPLATES / ("layered" if layered else "flat"))
+    package = errors_module(ctx)
+    module = f"{package}.handlers" if layered else package
     # The handlers catch Starlette's HTTPException, which the router raises.
     out.dependency("starlette>=1.6")
     out.fragment(
@@ -39,7 +52,7 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         {
             "title": "Errors",
             "body": (
-                f"Services raise the business exceptions of `{ctx.package}.core.errors` "
+                f"Services raise the business exceptions of `{package}` "
                 "(`NotFoundError`, `ConflictError`, `AuthenticationError`, "
                 "`PermissionDeniedError`, `BadRequestError`, or a subclass with its own "
                 "`code`), never HTTP errors. Every error response has one shape, "

@@ -3,7 +3,8 @@
 ``setup_logging`` runs through the ``app-setup`` slot: it configures the root logger
 from the ``LOG_LEVEL`` and ``LOG_FORMAT`` settings and installs a pure-ASGI
 middleware that gives each request an id (``X-Request-ID``) and logs one access
-record per request.
+record per request (uvicorn's access log is switched off). Tokens and password hashes
+are redacted from every record written.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from uts_plugins.config import setting
 def uts_component() -> Component:
     return Component(
         name="logging",
-        version="0.1.0",
+        version="0.2.0",
         summary="Structured JSON logs with a request id per request (X-Request-ID).",
         requires=("fastapi", "config"),
         conflicts=(),
@@ -57,7 +58,11 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
                 "`LOG_LEVEL` up. Each request gets an id (the client's `X-Request-ID` "
                 "when it sends a safe one), returned in the `X-Request-ID` response "
                 "header and attached to every record logged while serving it; one access "
-                "record per request gives method, path, status and `duration_ms`. Pass "
+                "record per request gives method, path, status and `duration_ms` "
+                "(uvicorn's own access log is off; its other records share the handler). "
+                "Tokens, bearer credentials and password hashes are replaced by "
+                "`[REDACTED]` in whatever is written, and the database engine never puts "
+                "the values of a statement in its errors. Pass "
                 'fields with `logger.info("Order placed", extra={"order_id": 7})`.'
             ),
         },

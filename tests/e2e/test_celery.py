@@ -257,6 +257,36 @@ def test_ruff_format_and_mypy_strict_are_clean(venv: Path, project: Path) -> Non
     in_project(venv, project, venv / "mypy", "--cache-dir", "/dev/null")
 
 
+# The RabbitMQ variant (celery.broker=rabbitmq), installed on its own --------------------
+
+
+@pytest.fixture(scope="module")
+def rabbitmq_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("celery-rabbitmq") / PACKAGE
+    command = ["new", PACKAGE, "--recipe", "core", "--with", "celery", "--dir", root]
+    run([sys.executable, "-m", "uts", *command, "--set", "celery.broker=rabbitmq", "--no-input"])
+    return root
+
+
+@pytest.fixture(scope="module")
+def rabbitmq_venv(rabbitmq_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("venv-rabbitmq") / ".venv"
+    return make_venv(root, "-e", f"{rabbitmq_project}[dev]")
+
+
+def test_rabbitmq_variant_passes_its_suite_ruff_and_mypy(
+    rabbitmq_venv: Path, rabbitmq_project: Path
+) -> None:
+    venv, project = rabbitmq_venv, rabbitmq_project
+    assert "amqp://guest:guest@localhost:5672//" in (project / ".env.example").read_text()
+    proc = generated_pytest(venv, project, "-rA", offline=True, min_passed=150)
+    for test in PROMISED:
+        assert f"PASSED {test}" in proc.stdout, test
+    in_project(venv, project, venv / "ruff", "check", "--no-cache", ".")
+    in_project(venv, project, venv / "ruff", "format", "--no-cache", "--check", ".")
+    in_project(venv, project, venv / "mypy", "--cache-dir", "/dev/null")
+
+
 # A real worker against real brokers -----------------------------------------------------
 
 
@@ -398,6 +428,25 @@ with Connection(sys.argv[1]) as connection:
 
 
 def test_a_worker_runs_tasks_through_the_real_rabbitmq(
+    rabbitmq_venv: Path, rabbitmq_project: Path, receiver: str
+) -> None:
+    # The RabbitMQ variant as generated: its default broker URL and result backend.
+    require("RabbitMQ", 5672)
+    venv, project = rabbitmq_venv, rabbitmq_project
+    name = f"uts-e2e-{secrets.token_hex(6)}"
+    url = "amqp://guest:guest@127.0.0.1:5672//"
+    try:
+        results = work(venv, project, receiver, CELERY_DEFAULT_QUEUE=name)
+        check_results(results)
+        assert ".> transport:   amqp://guest:**@localhost:5672//" in results["output"]
+        assert ".> results:     rpc://" in results["output"]
+        assert "Connected to amqp://guest:**@127.0.0.1:5672//" in results["output"]
+        assert f".> {name}" in results["output"]
+    finally:
+        run([venv / "python", "-c", RABBITMQ_DELETE, url, name], cwd=project)
+
+
+def test_the_redis_variant_reaches_rabbitmq_when_pointed_there(
     venv: Path, project: Path, receiver: str
 ) -> None:
     require("RabbitMQ", 5672)

@@ -116,7 +116,9 @@ def test_mvp_needs_no_service(mvp: Path) -> None:
     job = load(mvp / WORKFLOW)["jobs"]["test"]
     assert "services" not in job and "env" not in job
     commands = [step.get("run", "") for step in steps(mvp)]
-    assert "pytest" in commands and not any("alembic" in command for command in commands)
+    # MVP has the testing component: its tests run under coverage, with the floor.
+    assert "coverage run -m pytest && coverage report" in commands
+    assert not any("alembic" in command for command in commands)
     ecosystems = [update["package-ecosystem"] for update in load(mvp / DEPENDABOT)["updates"]]
     assert ecosystems == ["pip", "github-actions"]
 
@@ -126,7 +128,10 @@ def test_core_runs_tests_and_migrations_on_a_postgres_service(core: Path) -> Non
     postgres = job["services"]["postgres"]
     assert re.fullmatch(r"postgres:\d+\.\d+-alpine", postgres["image"])
     assert "--health-cmd" in postgres["options"] and postgres["ports"] == ["5432:5432"]
-    assert job["env"]["DATABASE_URL"] == "postgresql+psycopg://app:app@localhost:5432/app"
+    url = "postgresql+psycopg://app:app@localhost:5432/app_test"
+    # The tests refuse a database not named as a test one: they run on app_test too.
+    assert job["env"] == {"DATABASE_URL": url, "TEST_DATABASE_URL": url}
+    assert postgres["env"]["POSTGRES_DB"] == "app_test"
     commands = [step.get("run", "") for step in steps(core)]
     assert "alembic upgrade head && alembic check && alembic downgrade base" in commands
     assert "coverage run -m pytest && coverage report" in commands

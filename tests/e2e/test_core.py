@@ -83,6 +83,8 @@ class Postgres:
     created: list[str] = field(default_factory=list)
 
     def execute(self, sql: str, database: str = "test") -> None:
+        """Run *sql* on *database* (a name, or a URL from :meth:`create`)."""
+        database = database.rsplit("/", 1)[-1]
         # psycopg from the generated project's venv: uts's own tests need no driver.
         code = (
             "import sys, psycopg\n"
@@ -92,9 +94,9 @@ class Postgres:
         url = f"postgresql://{self.user}@127.0.0.1:5432/{database}"
         run([self.venv / "python", "-c", code, url, sql])
 
-    def create(self) -> str:
-        """A new empty database; its SQLAlchemy URL."""
-        name = f"uts_e2e_{secrets.token_hex(6)}"
+    def create(self, test: bool = True) -> str:
+        """A new empty database, named as a test one unless *test* is false; its URL."""
+        name = f"uts_e2e_{'test_' if test else 'dev_'}{secrets.token_hex(6)}"
         self.execute(f'CREATE DATABASE "{name}"')
         self.created.append(name)
         return f"postgresql+psycopg://{self.user}@127.0.0.1:5432/{name}"
@@ -110,13 +112,27 @@ class Postgres:
         out = run([self.venv / "python", "-c", code, plain]).stdout
         return set(out.split())
 
+    def rows(self, url: str, query: str) -> list[str]:
+        """The rows *query* returns, each as its values joined by ``|``."""
+        code = (
+            "import sys, psycopg\n"
+            "with psycopg.connect(sys.argv[1], connect_timeout=5) as c:\n"
+            "    for row in c.execute(sys.argv[2]):\n"
+            "        print('|'.join(map(str, row)))\n"
+        )
+        plain = url.replace("postgresql+psycopg://", "postgresql://")
+        return run([self.venv / "python", "-c", code, plain, query]).stdout.splitlines()
+
     def drop_all(self) -> None:
         for name in self.created:
             self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="module")
-def postgres(venv: Path) -> Iterator[Postgres]:
+def postgres_server(venv: Path) -> Iterator[Postgres]:
+    """The local server, its databases dropped at the end; skipped (failed in CI) if down.
+
+    *venv* is the bin directory of an environment with psycopg.
+    """
     probe = "import sys, psycopg; psycopg.connect(sys.argv[1], connect_timeout=3).close()"
     errors = []
     for user in ("postgres", "root"):
@@ -136,6 +152,11 @@ def postgres(venv: Path) -> Iterator[Postgres]:
     if IN_CI:
         pytest.fail(reason + " (CI=true: the server is required)", pytrace=False)
     pytest.skip(reason + " (start it, or run in CI=true to make this a failure)")
+
+
+@pytest.fixture(scope="module")
+def postgres(venv: Path) -> Iterator[Postgres]:
+    yield from postgres_server(venv)
 
 
 # The generated test suite ----------------------------------------------------------------
@@ -200,6 +221,9 @@ def test_generated_suite_passes_on_sqlite_without_network_and_covers_80_percent(
     )
     total = assert_complete(results)
     print(f"generated suite on SQLite, no network: {total} passed ({results['summary']})")
+    tree = ET.parse(tmp_path / "sqlite.xml").getroot()
+    names = {case.get("name", "") for case in tree.iter("testcase")}
+    assert set(PROMISED) <= names, set(PROMISED) - names
     report = in_project(venv, project, venv / "coverage", "report")
     assert "TOTAL" in report.stdout
 
@@ -209,16 +233,69 @@ def test_generated_suite_passes_on_postgresql(
 ) -> None:
     url = postgres.create()
     results = suite_results(
-        venv, project, tmp_path / "pg.xml", str(venv / "python"), DATABASE_URL=url
+        venv, project, tmp_path / "pg.xml", str(venv / "python"), TEST_DATABASE_URL=url
     )
     total = assert_complete(results)
     print(f"generated suite on PostgreSQL: {total} passed ({results['summary']})")
-    # The suite ran there (a generated test compares the engine with DATABASE_URL) and
-    # dropped its tables when done.
+    # The suite ran there (a generated test compares the engine with TEST_DATABASE_URL)
+    # and dropped its tables when done.
     tree = ET.parse(tmp_path / "pg.xml").getroot()
     names = [case.get("name", "") for case in tree.iter("testcase")]
-    assert "test_tests_run_on_the_database_url_if_set_else_in_memory" in names
+    assert "test_tests_run_on_the_test_database_url_if_set_else_in_memory" in names
+    assert set(PROMISED) <= set(names), set(PROMISED) - set(names)
     assert postgres.tables(url) == set()
+
+
+# Tests of the generated suite that prove a promise of #12, each run on both databases.
+PROMISED = (
+    "test_a_request_failing_in_the_database_logs_no_hash_and_no_token",
+    "test_refreshing_replaces_the_refresh_token",
+    "test_reusing_a_refresh_token_revokes_its_whole_session",
+    "test_logout_ends_the_session_and_only_that_one",
+    "test_changing_ones_password_ends_every_session",
+    "test_an_admin_setting_a_password_ends_every_session_of_the_account",
+    "test_logins_are_throttled_per_account_with_retry_after",
+    "test_logins_are_throttled_per_client_address",
+    "test_failures_older_than_the_window_stop_counting",
+    "test_the_last_admin_keeps_the_role",
+    "test_database_errors_never_show_the_values_sent",
+)
+
+
+DEV_ROW = "precious row of the developer"
+
+
+def test_generated_suite_never_touches_the_developers_database(
+    venv: Path, project: Path, postgres: Postgres, tmp_path: Path
+) -> None:
+    dev = postgres.create(test=False)
+    postgres.execute(
+        f"CREATE TABLE users (id int, note text); INSERT INTO users VALUES (1, '{DEV_ROW}')", dev
+    )
+    (project / ".env").write_text(f"DATABASE_URL={dev}\n")
+    try:
+        # The app's database in the environment and in .env: the suite keeps off it.
+        results = suite_results(
+            venv, project, tmp_path / "dev.xml", str(venv / "python"), DATABASE_URL=dev
+        )
+        assert_complete(results)
+        assert postgres.rows(dev, "SELECT id, note FROM users") == [f"1|{DEV_ROW}"]
+        assert postgres.tables(dev) == {"users"}
+
+        # A test database whose name does not say so is refused before any test runs.
+        refused = in_project(
+            venv, project, venv / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            check=False, TEST_DATABASE_URL=dev,
+        )  # fmt: skip
+        assert refused.returncode == 4, refused.stdout + refused.stderr
+        errors = [line for line in refused.stderr.splitlines() if line.strip()]
+        assert len(errors) == 1, refused.stderr
+        assert "does not mark it as a test database" in errors[0]
+        assert "Traceback" not in refused.stdout + refused.stderr
+    finally:
+        (project / ".env").unlink()
+    assert postgres.rows(dev, "SELECT id, note FROM users") == [f"1|{DEV_ROW}"]
+    assert postgres.tables(dev) == {"users"}
 
 
 # Static quality -------------------------------------------------------------------------
@@ -308,7 +385,7 @@ def migrate_up_check_down(
 ) -> None:
     alembic = venv / "alembic"
     in_project(venv, project, alembic, "upgrade", "head", DATABASE_URL=url)
-    assert tables() == {"users", "alembic_version"}
+    assert tables() == {"users", "auth_sessions", "login_failures", "alembic_version"}
     checked = in_project(venv, project, alembic, "check", DATABASE_URL=url)
     assert "No new upgrade operations detected" in checked.stdout + checked.stderr
     in_project(venv, project, alembic, "downgrade", "base", DATABASE_URL=url)
@@ -376,7 +453,8 @@ def sqlite_rows(path: Path) -> list[tuple[str, str, str]]:
 def test_uvicorn_serves_register_login_me_over_http(
     venv: Path, project: Path, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    path = tmp_path / "serve.db"
+    url = f"sqlite:///{path}"
     in_project(venv, project, venv / "alembic", "upgrade", "head", DATABASE_URL=url)
     with serving(venv, project, f"{PACKAGE}.main:app", DATABASE_URL=url) as server:
         base = server.base
@@ -409,7 +487,48 @@ def test_uvicorn_serves_register_login_me_over_http(
         status, schema, _ = request(f"{base}/openapi.json")
         assert {"/api/v1/auth/login", "/api/v1/users/me", "/health"} <= set(schema["paths"])
         assert request(f"{base}/docs")[0] == 200
-    assert PASSWORD not in server.output
+
+        # Tokens: a refresh token works once, and its reuse ends the session.
+        refresh = f"{base}/api/v1/auth/refresh"
+        status, rotated, _ = request(refresh, "POST", {"refresh_token": tokens["refresh_token"]})
+        assert status == 200, rotated
+        status, body, _ = request(refresh, "POST", {"refresh_token": tokens["refresh_token"]})
+        assert (status, body["code"]) == (401, "refresh_token_reused")
+        status, body, _ = request(
+            f"{base}/api/v1/users/me",
+            headers={"Authorization": f"Bearer {rotated['access_token']}"},
+        )
+        assert (status, body["code"]) == (401, "session_revoked")
+
+        # A request that fails inside the database: a 500, and nothing secret logged.
+        status, tokens, _ = request(
+            f"{base}/api/v1/auth/login",
+            "POST",
+            form={"username": "shopper@example.com", "password": PASSWORD},
+        )
+        with sqlite3.connect(path) as connection:
+            connection.execute(
+                "CREATE TRIGGER refuse BEFORE UPDATE ON users "
+                "BEGIN SELECT RAISE(ABORT, 'updates refused'); END"
+            )
+        change = {"current_password": PASSWORD, "new_password": "another-password-456"}
+        bearer = {"Authorization": f"Bearer {tokens['access_token']}", "X-Request-ID": "pw-1"}
+        status, body, _ = request(
+            f"{base}/api/v1/users/me/password", "POST", change, headers=bearer
+        )
+        assert (status, body["code"]) == (500, "internal_error")
+    output = server.output
+    assert "updates refused" in output and "parameters hidden" in output
+    for secret in (PASSWORD, "another-password-456", "$argon2", tokens["access_token"]):
+        assert secret not in output, secret
+    assert tokens["refresh_token"] not in output
+    # One access record per request, ours (JSON); uvicorn's own access log is off.
+    records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    mentions = [r for r in records if r.get("request_id") == "pw-1"]
+    access = [r for r in mentions if r["logger"] == f"{PACKAGE}.access"]
+    assert [(r["path"], r["status"]) for r in access] == [("/api/v1/users/me/password", 500)]
+    assert any(r["message"].startswith("Unhandled IntegrityError") for r in records)
+    assert not re.search(r'"(GET|POST) /\S* HTTP/1\.1" \d{3}', output), output
 
 
 # Generator properties ------------------------------------------------------------------------

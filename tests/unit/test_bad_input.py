@@ -139,8 +139,14 @@ STATE_DAMAGE: dict[str, tuple[Callable[[Path], object], list[str]]] = {
         lambda r: (shutil.rmtree(r / ".uts/components"), (r / ".uts/components").write_text("")),
         [".uts/components", "not a directory"],
     ),
-    "version = 5": (_database('version = "0.1.0"', "version = 5"), ["database.toml:1:", "version"]),
-    "version missing": (_database('version = "0.1.0"\n', ""), ["database.toml", "version"]),
+    "version = 5": (
+        lambda r: sub(r / DATABASE, r'^version = "[^"]*"', "version = 5"),
+        ["database.toml:1:", "version"],
+    ),
+    "version missing": (
+        lambda r: sub(r / DATABASE, r'^version = "[^"]*"\n', ""),
+        ["database.toml", "version"],
+    ),
     "order = '2'": (_database("order = 2", 'order = "2"'), ["database.toml:2:", "order"]),
     "order = true": (_database("order = 2", "order = true"), ["database.toml:2:", "order"]),
     "provider = 5": (
@@ -248,7 +254,7 @@ def test_non_utf8_pyproject_names_the_line(uts: Uts, project: Path) -> None:
 # --- pyproject.toml: the [project] tables uts edits -----------------------------------------
 
 DEPS = 'dependencies = [\n    "fastapi'
-DEV = 'dev = [\n    "httpx'
+DEV = 'dev = [\n    "coverage'
 
 
 def project_is_one(root: Path) -> None:
@@ -282,7 +288,7 @@ PROJECT_DAMAGE = {
         "'!!!'",
     ),
     "optional-dependencies.dev string": (
-        lambda r: replace(r / "pyproject.toml", DEV, 'dev = "x"\nx = [\n    "httpx'),
+        lambda r: replace(r / "pyproject.toml", DEV, 'dev = "x"\nx = [\n    "coverage'),
         "dev",
     ),
     "a key written twice": (

@@ -16,9 +16,11 @@ Uts = Callable[..., Result]
 
 @pytest.fixture
 def project(uts: Uts, tmp_path: Path) -> Path:
-    """An MVP project without the crud component, ready to have it added."""
+    """An MVP project without the crud component, ready to have it added (and without
+    errors and testing: project, fastapi and database only)."""
     root = tmp_path / "demo"
-    result = uts("new", "demo", "--without", "crud", "--dir", root)
+    without = ["--without", "crud", "--without", "errors", "--without", "testing"]
+    result = uts("new", "demo", *without, "--dir", root)
     assert result.code == 0, result.err
     return root
 
@@ -320,21 +322,22 @@ def assert_coherent(uts: Uts, root: Path, components: set[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("names", "left"),
+    ("names", "left", "also"),
     [
-        (["database"], {"project", "fastapi"}),
-        (["fastapi"], {"project", "database"}),
-        (["fastapi", "database"], {"project"}),
+        (["database"], {"project", "fastapi", "errors", "testing"}, "crud"),
+        (["fastapi"], {"project", "database", "testing"}, "errors, crud"),
+        (["fastapi", "database"], {"project", "testing"}, "errors, crud"),
     ],
 )
 def test_cascade_removal_leaves_state_and_disk_in_agreement(
-    uts: Uts, tmp_path: Path, names: list[str], left: set[str]
+    uts: Uts, tmp_path: Path, names: list[str], left: set[str], also: str
 ) -> None:
     root = tmp_path / "demo"
-    assert uts("new", "demo", "--dir", root).code == 0  # mvp: crud needs fastapi and database
+    # mvp: crud needs fastapi and database, errors needs fastapi
+    assert uts("new", "demo", "--dir", root).code == 0
     result = uts("remove", *names, "--cascade", "--project", root)
     assert result.code == 0, result.err
-    assert "also removing: crud" in result.err
+    assert f"also removing: {also}\n" in result.err
     assert_coherent(uts, root, left)
     assert not (root / "demo/api.py").exists()
 

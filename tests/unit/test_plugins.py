@@ -210,7 +210,7 @@ def test_new_imports_only_the_components_of_its_recipe(site: Path, tmp_path: Pat
     )
     assert done.returncode == 0, done.stderr
     modules = set(done.stdout.rsplit("@@", 1)[1].split())
-    mvp = {"project", "fastapi", "database", "crud"}
+    mvp = {"project", "fastapi", "database", "errors", "testing", "crud"}
     assert {m for m in modules if m.count(".") == 1} == {f"uts_plugins.{n}" for n in mvp}
     assert "uts_test_broken" not in modules  # never imported, so never warned about
     assert "broken" not in done.stderr

@@ -82,7 +82,14 @@ def test_each_component_records_its_provider_options_and_files(mvp: Path) -> Non
         "distribution": "uts",
         "version": __version__,
     }
-    assert list(state.tool["components"]) == ["project", "fastapi", "database", "crud"]
+    assert list(state.tool["components"]) == [
+        "project",
+        "fastapi",
+        "database",
+        "errors",
+        "testing",
+        "crud",
+    ]
     assert provider_of("uts-shout 1.2.0") == {"distribution": "uts-shout", "version": "1.2.0"}
     assert provider_of("test") is None
 
@@ -367,7 +374,9 @@ def test_the_upgrade_records_what_uts_new_records_now(
     assert uts("status", "--project", legacy).code == 0
     assert uts("update", "--project", legacy).code == 0  # project 0.1.0 → 0.3.0
     fresh = tmp_path / "fresh"
-    assert uts("new", "demo", "--without", "crud", "--dir", fresh, "--no-input").code == 0
+    # What the MVP recipe was then: project, fastapi, database (and crud, removed).
+    without = ["--without", "crud", "--without", "errors", "--without", "testing"]
+    assert uts("new", "demo", *without, "--dir", fresh, "--no-input").code == 0
 
     def recorded(root: Path) -> dict[str, object]:
         state = {p.name: tomllib.loads(p.read_text()) for p in (root / ".uts").rglob("*.toml")}
