@@ -1,7 +1,9 @@
 """Celery: background jobs and periodic tasks, on Redis or RabbitMQ.
 
 The generated ``<package>.workers`` package holds the Celery app, configured from the
-typed settings (``settings`` slot), and example tasks with a beat schedule. Everything
+typed settings (``settings`` slot), and example tasks with a beat schedule; webhooks go
+out through ``outbound``, which sends only to public http(s) addresses (or the networks
+of ``WEBHOOK_ALLOWED_NETWORKS``), connecting to the address it checked. Everything
 it changes in files other components own goes through fragments (``settings``,
 ``env``, ``health-checks`` when ``fastapi`` is present, ``pytest-plugins``, ``readme``,
 ``next-steps``), so adding or removing it touches only those and its own files.
@@ -25,7 +27,7 @@ BROKERS = {
 def uts_component() -> Component:
     return Component(
         name="celery",
-        version="0.1.0",
+        version="0.2.0",
         summary="Celery worker and beat: typed settings, example tasks with retries, tests.",
         requires=("config",),
         conflicts=(),
@@ -82,6 +84,15 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         "celery_task_time_limit",
         300,
         "Seconds after which the worker kills a task that is still running.",
+    )
+    setting(
+        out,
+        "webhook_allowed_networks",
+        "[]",
+        "Private networks webhooks may also reach (a JSON list of CIDR ranges); "
+        "public addresses are always allowed.",
+        annotation="list[str]",
+        source="[]",
     )
     if ctx.has("fastapi"):
         out.fragment(
@@ -168,7 +179,16 @@ def _readme(ctx: Context, module: str, broker: str) -> str:
             "",
             f"`{package}/workers/tasks.py` holds the tasks: `deliver_webhook` POSTs a "
             "JSON event to a URL and retries with exponential backoff when the receiver "
-            "is unreachable or answers 429 or 5xx; `heartbeat` logs that the workers "
+            "is unreachable or answers 429 or 5xx. A webhook URL comes from a user, so "
+            f"it goes through `{package}/workers/outbound.py`: http(s) only, no "
+            "credentials in the URL, and the host must resolve to public addresses only "
+            "(never loopback, private, link-local such as the cloud metadata service "
+            "169.254.169.254, shared or reserved ones) unless they are inside "
+            "`WEBHOOK_ALLOWED_NETWORKS` (a JSON list of CIDR ranges, for internal "
+            "receivers); the request then goes to the address that was checked (a "
+            "second DNS answer cannot turn it elsewhere), with TLS verified against the "
+            "host name, a timeout on connecting and reading, and no redirects followed. "
+            "A refused URL fails at once, without retries. `heartbeat` logs that the workers "
             "are alive. `BEAT_SCHEDULE` in the app module lists the periodic tasks "
             "beat sends: `heartbeat` every minute and Celery's own cleanup of expired "
             "results every night. Send a task from your code with "
