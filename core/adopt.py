@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,10 +26,13 @@ __all__ = [
     "Finding",
     "Insertion",
     "Layout",
+    "adopt_project",
     "detect",
 ]
 
 ADOPT_PATH = ".uts/adopt.toml"
+"""Where the first ``uts adopt`` kept its record; now the ``[adopt]`` table of
+``.uts/project.toml`` holds it, and adopting again deletes this file."""
 FORMAT = 1
 # What adopt looks for, in the order it reports them.
 FINDING_KINDS = (
@@ -97,6 +100,12 @@ class Adoption:
     insertion: Insertion | None
     findings: tuple[Finding, ...]
     notes: tuple[str, ...] = field(default=())
+    sources: tuple[str, ...] = field(default=())
+    """Top-level paths holding the app's code (``*.py`` for top-level modules)."""
+    tests: str | None = None
+    """The tests directory, ``""`` for test modules at the top level, None for no tests."""
+    name: str | None = None
+    """The project's distribution name, when its packaging declares one."""
 
     @property
     def missing(self) -> list[str]:
@@ -117,6 +126,12 @@ class Adoption:
             data["insertion"] = clean(self.insertion._asdict())
         if self.notes:
             data["notes"] = list(self.notes)
+        if self.sources:
+            data["sources"] = list(self.sources)
+        if self.tests is not None:
+            data["tests"] = self.tests
+        if self.name is not None:
+            data["name"] = self.name
         data["findings"] = [clean(f._asdict()) for f in self.findings]
         return data
 
@@ -143,6 +158,17 @@ class Adoption:
 
         try:
             data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise StateError(
+                f"{source} is not a valid uts adoption record: {error}",
+                hint="run uts adopt again to rewrite it",
+            ) from error
+        return cls.from_dict(data, source)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "[adopt]") -> Adoption:
+        """Read back what :meth:`to_dict` gave; a damaged record is a StateError."""
+        try:
             if data.get("format") != FORMAT:
                 raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
 
@@ -157,6 +183,12 @@ class Adoption:
             packaging = load(Packaging, data["packaging"])
             packaging = packaging._replace(groups=tuple(packaging.groups))
             insertion = data.get("insertion")
+            tests = data.get("tests")
+            name = data.get("name")
+            if not (tests is None or isinstance(tests, str)) or not (
+                name is None or isinstance(name, str)
+            ):
+                raise ValueError("tests and name must be strings")
             return cls(
                 packaging=packaging,
                 layout=load(Layout, data["layout"]),
@@ -164,8 +196,11 @@ class Adoption:
                 insertion=load(Insertion, insertion) if insertion else None,
                 findings=tuple(load(Finding, f) for f in data.get("findings", [])),
                 notes=tuple(data.get("notes", ())),
+                sources=tuple(str(p) for p in data.get("sources", ())),
+                tests=tests,
+                name=name,
             )
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise StateError(
                 f"{source} is not a valid uts adoption record: {error}",
                 hint="run uts adopt again to rewrite it",
@@ -404,7 +439,8 @@ def detect(root: Path, app: str | None = None) -> Adoption:
     """What the project at *root* is; *app* (``MODULE:ATTR``) picks among several apps."""
     if not root.is_dir():
         raise UsageError(f"{root} is not a directory", hint="pass --project PATH")
-    packaging = detect_packaging(root, read_pyproject(root))
+    pyproject = read_pyproject(root)
+    packaging = detect_packaging(root, pyproject)
     project = _Project(root)
     candidate = _find_app(project, app)
     notes: list[str] = []
@@ -427,7 +463,44 @@ def detect(root: Path, app: str | None = None) -> Adoption:
         factory_file=factory[0].file if factory else None,
     )
     layout = project.layouts[candidate.module.name.split(".")[0]]
-    return Adoption(packaging, layout, site, insertion, tuple(findings), tuple(notes))
+    return Adoption(
+        packaging,
+        layout,
+        site,
+        insertion,
+        tuple(findings),
+        tuple(notes),
+        sources=_sources(project, modules),
+        tests=_tests(project),
+        name=_declared_name(pyproject),
+    )
+
+
+def _sources(project: _Project, modules: list[ModuleScan]) -> tuple[str, ...]:
+    """The top-level paths holding the app's modules (``*.py``: top-level modules, as the
+    modules components add to such a project sit next to them)."""
+    paths = set()
+    for module in modules:
+        layout = project.layouts.get(module.name.split(".")[0])
+        if layout is not None:
+            paths.add("*.py" if layout.kind == "module" else layout.path.split("/")[0])
+    return tuple(sorted(paths))
+
+
+def _tests(project: _Project) -> str | None:
+    for name in ("tests", "test"):
+        if project.entries.get(name):
+            return name
+    tops = (n for n, d in project.entries.items() if not d and n.startswith("test_"))
+    return "" if any(n.endswith(".py") for n in tops) else None
+
+
+def _declared_name(pyproject: dict[str, Any] | None) -> str | None:
+    data = pyproject or {}
+    for table in (data.get("project"), data.get("tool", {}).get("poetry")):
+        if isinstance(table, dict) and isinstance(table.get("name"), str):
+            return str(table["name"])
+    return None
 
 
 def _finding_order(finding: Finding) -> tuple[int, str, int, str]:
@@ -483,23 +556,45 @@ def describe(adoption: Adoption) -> list[str]:
 def adopt_project(
     root: Path, app: str | None, dry_run: bool, as_json: bool, echo: Callable[[str], Any]
 ) -> None:
-    """``uts adopt``: detect, report, and (unless *dry_run*) write :data:`ADOPT_PATH`.
+    """``uts adopt``: detect, report, and (unless *dry_run*) record the project in uts's state.
 
-    Only uts's own record is written; the project's files are never touched.
+    Writes ``.uts/project.toml`` (the ``[adopt]`` record) and the host's state file; the
+    project's own files are never touched, and their bytes go to the object cache (the
+    bases of later merges, which git finds too once they are committed).
     """
-    from uts.state import MANIFEST_PATH, PROJECT_FILE
+    from uts import journal
+    from uts.adopted import HOST, RECORD_KEY, adopted_spec, is_adopted
+    from uts.commit import commit
+    from uts.engine import compose
+    from uts.objects import blob_id, store_objects
+    from uts.plan import Change, Plan
+    from uts.plugin.manager import load_registry
+    from uts.state import (
+        MANIFEST_PATH,
+        PROJECT_FILE,
+        component_file,
+        is_state_path,
+        load_project,
+    )
 
     root = root.absolute()
-    made = next((p for p in (PROJECT_FILE, MANIFEST_PATH) if (root / p).is_file()), None)
-    if made is not None:
-        raise UsageError(
-            f"{root} is a project uts created ({made} exists); it needs no adopting",
-            hint="uts add and uts remove work on it as it is",
-        )
+    previous = None
+    if (root / PROJECT_FILE).is_file() or (root / MANIFEST_PATH).is_file():
+        previous = load_project(root)
+        if not is_adopted(previous.tool):
+            made = PROJECT_FILE if (root / PROJECT_FILE).is_file() else MANIFEST_PATH
+            raise UsageError(
+                f"{root} is a project uts created ({made} exists); it needs no adopting",
+                hint="uts add and uts remove work on it as it is",
+            )
+        others = [name for name in previous.tool["components"] if name != HOST]
+        if others:
+            raise UsageError(
+                f"{root} is adopted already and has components ({', '.join(others)}); "
+                "adopting it again would forget what they changed",
+                hint="uts remove them first, or keep the record as it is",
+            )
     adoption = detect(root, app)
-    content = adoption.to_toml().encode()
-    target = root / ADOPT_PATH
-    old = target.read_bytes() if target.is_file() else None
     if as_json:
         import json
 
@@ -508,17 +603,56 @@ def adopt_project(
         echo(f"{root}: FastAPI project {adoption.app.ref}")
         for line in describe(adoption):
             echo(line)
-    action = "unchanged" if old == content else ("update" if old is not None else "create")
+    edited = [adoption.packaging.dependency_file]
+    if adoption.insertion is not None:
+        edited.insert(0, adoption.insertion.file)
+    originals = {path: (root / path).read_bytes() for path in edited}
+    record = adoption.to_dict()
+    record["originals"] = {path: blob_id(data) for path, data in originals.items()}
+    composition = compose(
+        load_registry(lazy=True), adopted_spec(_project_name(root, adoption), record, originals)
+    )
+    changes: list[Change] = []
+    for path, item in composition.files.items():
+        target = root / path
+        old = target.read_bytes() if target.is_file() else None
+        if not is_state_path(path):
+            if old != item.content:  # a bug: adopt changes no file of the user's
+                raise UtsError(f"internal error: adopt would change {path}")
+            continue
+        action = "keep" if old == item.content else ("update" if old is not None else "create")
+        changes.append(Change(path, action, "uts", old, item.content))  # type: ignore[arg-type]
+    for path in (ADOPT_PATH,):  # what the first adopt wrote: the record is in project.toml now
+        if (root / path).is_file():
+            changes.append(Change(path, "delete", "uts", (root / path).read_bytes(), None))
+    plan = Plan(root, sorted(changes, key=lambda change: change.path))
+    written = [change.path for change in plan.effective]
+    names = f"{PROJECT_FILE} and {component_file(HOST)}"
     if dry_run:
         if not as_json:
-            echo(f"dry run: would write {ADOPT_PATH} ({action}); nothing was written")
+            action = "update" if previous is not None else "create"
+            echo(f"dry run: would write {names} ({action}); nothing was written")
         return
-    if action != "unchanged":
-        from uts.commit import commit
-        from uts.plan import Change, Plan
-
-        commit(Plan(root, [Change(ADOPT_PATH, action, "uts", old, content)]))  # type: ignore[arg-type]
+    assert RECORD_KEY in composition.state
+    store_objects(originals.values())
+    if written:
+        with journal.locked(root):
+            journal.recover(root)
+            commit(plan)
     if not as_json:
-        echo(
-            f"{'wrote' if action != 'unchanged' else 'kept'} {ADOPT_PATH}; no file of yours changed"
-        )
+        verb = "wrote" if written else "kept"
+        echo(f"{verb} {names}; no file of yours changed (uts add now works here)")
+
+
+def _project_name(root: Path, adoption: Adoption) -> str:
+    """A valid project name: the distribution's, else the directory's, else the package's."""
+    from uts.engine import package_name
+
+    for name in (adoption.name, root.name, adoption.layout.name):
+        if name:
+            try:
+                package_name(name)
+            except UsageError:
+                continue
+            return name
+    return "service"

@@ -257,7 +257,16 @@ class _Scanner:
         elif method == "add_middleware" and node.args:
             self.add("middleware", node, self.tree.code_for_node(node.args[0].value))
         elif method in _ROUTE_CALLS and first is not None:
-            self.route(node, f"{method} {first}", first)
+            detail = f"{method} {first}"
+            served = node.args[1].value if len(node.args) > 1 else None
+            if (
+                method == "mount"
+                and isinstance(served, libcst.Call)
+                and not served.args
+                and self.qualified(served.func) == "prometheus_client.make_asgi_app"
+            ):  # the default registry's metrics: what uts's monitoring counts into too
+                detail += " prometheus_client.make_asgi_app()"
+            self.route(node, detail, first)
         elif method == "include_router":
             prefix = next((_string(a.value) for a in node.args if _keyword(a) == "prefix"), None)
             if prefix:

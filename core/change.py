@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from uts.adopted import HOST, is_adopted, load_originals
 from uts.engine import Ask, Composition, ProjectSpec, compose, package_name
 from uts.errors import (
     ConflictError,
@@ -94,6 +95,7 @@ def current_spec(state: ProjectState) -> ProjectSpec:
         auto={name for name, data in components.items() if data.get("auto")},
         recorded={name: dict(data) for name, data in components.items()},
         extra={k: v for k, v in state.tool.items() if k not in _PROJECT_KEYS},
+        originals=load_originals(state) if is_adopted(state.tool) else {},
     )
 
 
@@ -197,6 +199,8 @@ def _state_holder(state: ProjectState) -> str | None:
     Removing it would take the project itself apart (its packaging, and with it every
     other component's dependencies), so it is never removed, not even as an orphan.
     """
+    if is_adopted(state.tool):  # the host holds the user's own app and packaging
+        return HOST
     entry = state.files.get(PYPROJECT)
     owner = entry.get("owner") if isinstance(entry, dict) else None
     return owner if isinstance(owner, str) else None
@@ -204,9 +208,14 @@ def _state_holder(state: ProjectState) -> str | None:
 
 def _keeps_state(keeper: str, names: list[str]) -> ResolutionError:
     how = "" if keeper in names else f" (--cascade would take it with {', '.join(names)})"
+    what = (
+        "it holds this adopted project's own app and packaging"
+        if keeper == HOST
+        else f"it writes {PYPROJECT}, the packaging"
+    )
     return ResolutionError(
-        f"cannot remove {keeper!r}{how}: it writes {PYPROJECT}, the packaging every other "
-        "component of this project builds on",
+        f"cannot remove {keeper!r}{how}: {what}, which every other component of this "
+        "project builds on",
         hint="remove the other components by name; to stop using uts here, delete .uts/",
     )
 
@@ -362,7 +371,7 @@ def _merge(
         report.conflicts[path] = max(1, merged.conflicts)
         report.hunks[path] = merged.hunks
         return merged.content
-    if path == PYPROJECT:
+    if path == PYPROJECT and not is_adopted(state.tool):
         return update_pyproject(
             _text(current, str(state.root / path)),
             _text(base, f"what uts wrote at {path}"),

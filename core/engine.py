@@ -10,7 +10,8 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from uts import __version__
-from uts.errors import OptionError, RenderError, UsageError
+from uts.adopted import HOST, RECORD_KEY, host_from_record, is_adopted
+from uts.errors import OptionError, RenderError, ResolutionError, UsageError, UtsError
 from uts.model import Component, Context, Contributions, FragmentStore, GeneratedFile, Option
 from uts.plugin.manager import Registry
 from uts.render import check_relative, render_templates
@@ -66,6 +67,8 @@ class ProjectSpec:
     the installed version is the recorded one."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Other keys of ``.uts/project.toml`` (what ``uts adopt`` records), kept as they are."""
+    originals: Mapping[str, bytes] = field(default_factory=dict)
+    """An adopted project's files the host edits, as ``uts adopt`` found them."""
 
 
 class Composition(NamedTuple):
@@ -89,6 +92,10 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
                 f"options given for {name!r}, which is not part of this project",
                 hint=f"add it with --with {name}, or drop its --set values",
             )
+    host = None
+    if is_adopted(spec.extra):
+        host = host_from_record(spec.extra[RECORD_KEY])
+        _refuse_unadoptable(metadata, resolution.order, spec.components)
     components = {
         name: resolve_options(metadata[name], spec.options.get(name, {}), ask)
         for name in resolution.order
@@ -100,6 +107,7 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
         recipe=spec.recipe,
         components=MappingProxyType(components),
         uts_version=__version__,
+        host=host,
     )
     for name in resolution.order:
         registry.configure(name, ctx)
@@ -107,11 +115,15 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
     store = FragmentStore()
     for name in resolution.order:
         registry.contribute(name, ctx, Contributions(name, store))
+    _run_later(store, resolution.order)
     fragments = store.slots()
 
     files: dict[str, GeneratedFile] = {}
     for path, item in store.files.items():
         files[check_relative(path, f"component {item.owner!r}")] = item
+    # An adopted project's own files enter as adopt found them; the host edits them.
+    for path, data in sorted(spec.originals.items()):
+        _claim(files, path, GeneratedFile(data, HOST))
     variables = {**ctx.template_vars(), "fragments": fragments}
     for name in resolution.order:
         directories = [metadata[name].templates] if metadata[name].templates else []
@@ -124,6 +136,7 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
     for name in resolution.order:
         view = MappingProxyType({path: item.content for path, item in files.items()})
         late = FragmentStore(files={p: f for p, f in files.items()})
+        late.items = store.items  # read through Contributions.fragments
         registry.finalize(name, ctx, view, Contributions(name, late))
         files = {
             path if path in files else check_relative(path, f"component {item.owner!r}"): item
@@ -131,10 +144,65 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
         }
 
     auto = set(resolution.added_for) | (spec.auto & set(resolution.order))
-    _write_pyproject(files, store)
+    if host is None:  # the host writes an adopted project's dependencies its own way
+        _write_pyproject(files, store)
     state = _state(registry, spec, ctx, auto)
     files.update(build_state(state, records_of(files)))
     return Composition(ctx, resolution, dict(sorted(files.items())), fragments, state)
+
+
+class _Frozen(dict[str, tuple[Any, ...]]):
+    """Fragments by slot, as tuples; a slot nobody filled reads as ``()``."""
+
+    def __missing__(self, key: str) -> tuple[Any, ...]:
+        return ()
+
+
+def _run_later(store: FragmentStore, order: list[str]) -> None:
+    """The callbacks of ``Contributions.later``, each seeing every fragment so far."""
+    rank = {name: index for index, name in enumerate(order)}
+    from uts.errors import PluginError
+    from uts.plugin.manager import _passes_through
+
+    for owner, callback in store.later:
+        view = MappingProxyType(_Frozen((s, tuple(v)) for s, v in store.slots().items()))
+        before = len(store.items)
+        try:
+            callback(view)
+        except UtsError as error:
+            if f"{owner!r}" not in error.message:
+                error.message = f"component {owner!r}: {error.message}"
+            raise
+        except BaseException as error:
+            if _passes_through(error):
+                raise
+            raise PluginError(
+                f"component {owner!r} raised {type(error).__name__} in a later() callback: {error}",
+                hint=f"this is a bug in the plugin {owner!r}; --debug shows the traceback",
+            ) from error
+        # What the callback added takes the place of the component's own fragments, so
+        # that slots keep the component order (README sections, say).
+        added = store.items[before:]
+        del store.items[before:]
+        place = max(
+            (i + 1 for i, item in enumerate(store.items) if rank[item.owner] <= rank[owner]),
+            default=0,
+        )
+        store.items[place:place] = added
+
+
+def _refuse_unadoptable(
+    metadata: Mapping[str, Component], order: list[str], requested: list[str]
+) -> None:
+    """Refuse, before anything is made, a component that needs uts's own layout."""
+    for name in sorted(order, key=lambda name: (name not in requested, order.index(name))):
+        if not metadata[name].adoptable:
+            raise ResolutionError(
+                f"component {name!r} does not work on an adopted project: it builds on the "
+                "layout uts gives the projects it creates, which this project does not have",
+                hint=f"'uts info {name}' says which projects it works on; components that "
+                "work here say 'adopted projects: yes'",
+            )
 
 
 def _state(registry: Registry, spec: ProjectSpec, ctx: Context, auto: set[str]) -> dict[str, Any]:

@@ -140,31 +140,64 @@ def yaml_scalar(value: Any) -> str:
     return yaml_str(text)
 
 
-def _yaml_value(value: Any) -> str:
-    return yaml_str(value) if isinstance(value, str) else json.dumps(value)
+def _yaml_value(value: Any, plain: bool = False, indent: int = 0) -> str:
+    if isinstance(value, str):
+        if plain and len(value) > _FOLD_AT and _foldable(value):
+            return _folded(value, indent)
+        return yaml_scalar(value) if plain else yaml_str(value)
+    return json.dumps(value)
 
 
-def yaml_block(value: Mapping[Any, Any] | list[Any] | tuple[Any, ...], indent: int = 0) -> str:
+_FOLD_AT = 60
+
+
+def _foldable(text: str) -> bool:
+    """Whether a folded block scalar (``>-``) reads back as *text*: words with single
+    spaces between them (where it breaks), nothing YAML would strip or escape."""
+    return " " in text and text == text.strip() and not _CONTROL.search(text)
+
+
+def _folded(text: str, indent: int) -> str:
+    """*text* as ``>-`` and lines of at most 80 columns where it can, broken at single spaces."""
+    pad = " " * indent
+    lines: list[str] = []
+    line = ""
+    for word in re.split(r"(?<! ) (?! )", text):
+        if line and len(pad) + len(line) + 1 + len(word) > 80:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return ">-" + "".join(f"\n{pad}{line}" for line in lines)
+
+
+def yaml_block(
+    value: Mapping[Any, Any] | list[Any] | tuple[Any, ...], indent: int = 0, plain: bool = False
+) -> str:
     """*value* (mappings, lists, scalars) as block YAML, each line after a newline.
 
     Every line starts with a newline and *indent* spaces, so ``key:{{ x | yaml_block(2) }}``
-    nests it under ``key``; scalars are double-quoted, keys only when they need it.
+    nests it under ``key``; string scalars are double-quoted, or with *plain* left
+    unquoted wherever YAML reads them back as the same string (:func:`yaml_scalar`);
+    keys are quoted only when they need it.
     """
     lines: list[str] = []
     pad = " " * indent
     if isinstance(value, Mapping):
         for key, item in value.items():
             if isinstance(item, (Mapping, list, tuple)) and item:
-                lines.append(f"\n{pad}{yaml_scalar(key)}:{yaml_block(item, indent + 2)}")
+                lines.append(f"\n{pad}{yaml_scalar(key)}:{yaml_block(item, indent + 2, plain)}")
             else:
-                lines.append(f"\n{pad}{yaml_scalar(key)}: {_yaml_value(item)}")
+                value_text = _yaml_value(item, plain, indent + 2)
+                lines.append(f"\n{pad}{yaml_scalar(key)}: {value_text}")
     else:
         for item in value:
             if isinstance(item, Mapping) and item:
                 # The first key goes on the dash's line.
-                lines.append(f"\n{pad}- {yaml_block(item, indent + 2)[indent + 3 :]}")
+                lines.append(f"\n{pad}- {yaml_block(item, indent + 2, plain)[indent + 3 :]}")
             else:
-                lines.append(f"\n{pad}- {_yaml_value(item)}")
+                lines.append(f"\n{pad}- {_yaml_value(item, plain, indent + 2)}")
     return "".join(lines)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
@@ -16,6 +16,7 @@ __all__ = [
     "Context",
     "Contributions",
     "Field",
+    "Fragment",
     "GeneratedFile",
     "Host",
     "Option",
@@ -169,7 +170,14 @@ class Host:
     :param packaging: ``pep621``, ``poetry`` or ``requirements``.
     :param requirements: the requirements files, the main one first (``requirements``).
     :param sources: top-level paths that hold the code (what an image copies).
-    :param tests: the tests directory, or ``None`` when the project has no tests.
+    :param tests: the tests directory, ``""`` when the test modules sit at the top level,
+        or ``None`` when the project has no tests.
+    :param findings: what ``uts adopt`` found already there (routes, instrumentation,
+        middleware, files), as :class:`uts.appscan.Finding`; empty for uts's own layout.
+    :param insertion: where components are wired into the app: ``(file, variable,
+        function)``, *function* ``None`` for a module-level app; ``None`` when there is
+        no such place (uts's own layout wires through the fastapi component instead).
+    :param dependency_file: the file runtime requirements are declared in.
     """
 
     adopted: bool = False
@@ -182,6 +190,9 @@ class Host:
     requirements: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     tests: str | None = "tests"
+    findings: tuple[Any, ...] = ()
+    insertion: tuple[str, str, str | None] | None = None
+    dependency_file: str = "pyproject.toml"
 
     @classmethod
     def for_package(cls, package: str) -> Host:
@@ -197,6 +208,10 @@ class Host:
     def app(self) -> str:
         """The app as uvicorn takes it: ``shop.main:app``."""
         return f"{self.app_module}:{self.app_attr}"
+
+    def found(self, *kinds: str) -> list[Any]:
+        """The findings of *kinds* (``"metrics-route"``, ...), in the order adopt found them."""
+        return [finding for finding in self.findings if finding.kind in kinds]
 
 
 @dataclass(frozen=True)
@@ -218,6 +233,11 @@ class Component:
     :param releases: earlier versions of this component that ``uts_migrate`` steps
         stop at on the way from a project's recorded version to this one.
     :param slots: the slots this component consumes, with the shape of their fragments.
+    :param provides: other components' names this one stands in for: a component that
+        requires one of them is satisfied by this one, and they cannot be active with it.
+    :param adoptable: whether the component works on projects ``uts adopt`` recorded (their
+        own layout, described by ``ctx.host``); ``False`` refuses it there, before
+        anything is written.
     """
 
     name: str
@@ -231,6 +251,8 @@ class Component:
     history_hint: str = ""
     releases: tuple[str, ...] = ()
     slots: tuple[Slot, ...] = ()
+    provides: tuple[str, ...] = ()
+    adoptable: bool = False
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -303,7 +325,9 @@ class _Slots(dict[str, list[Any]]):
         return []
 
 
-class _Fragment(NamedTuple):
+class Fragment(NamedTuple):
+    """One contribution to a slot: its value, its key (if any) and the component giving it."""
+
     slot: str
     key: str | None
     value: Any
@@ -314,9 +338,10 @@ class FragmentStore:
     """Fragments from every component, in contribution order, with clash detection."""
 
     def __init__(self, files: dict[str, GeneratedFile] | None = None) -> None:
-        self.items: list[_Fragment] = []
+        self.items: list[Fragment] = []
         self.files: dict[str, GeneratedFile] = {} if files is None else files
         self.template_dirs: list[tuple[str, Path]] = []
+        self.later: list[tuple[str, Callable[[Mapping[str, Any]], None]]] = []
 
     def add(self, slot: str, value: Any, key: str | None, owner: str) -> None:
         if key is not None:
@@ -329,7 +354,7 @@ class FragmentStore:
                         f"to different values ({other.value!r} vs {value!r})",
                         hint="make one of them depend on the other's value, or drop one of them",
                     )
-        self.items.append(_Fragment(slot, key, value, owner))
+        self.items.append(Fragment(slot, key, value, owner))
 
     def slots(self) -> dict[str, list[Any]]:
         result: dict[str, list[Any]] = _Slots()
@@ -337,7 +362,7 @@ class FragmentStore:
             result.setdefault(item.slot, []).append(item.value)
         return result
 
-    def by_slot(self, slot: str) -> Iterator[_Fragment]:
+    def by_slot(self, slot: str) -> Iterator[Fragment]:
         return (item for item in self.items if item.slot == slot)
 
 
@@ -361,6 +386,25 @@ class Contributions:
         With a *key*, two components giving the same key different values is an error.
         """
         self._store.add(slot, value, key, self._owner)
+
+    def later(self, callback: Callable[[Mapping[str, Any]], None]) -> None:
+        """Call ``callback(fragments)`` once every component has contributed.
+
+        For output computed from the fragments others put in this component's slots (a
+        README section listing every compose service, one manifest per workload):
+        *fragments* maps each slot to a tuple of its values so far (``()`` for a
+        slot nobody filled), read-only; the callback adds
+        through this same object. Callbacks run in component order, after every
+        ``uts_contribute``.
+        """
+        self._store.later.append((self._owner, callback))
+
+    def fragments(self, slot: str | None = None) -> list[Fragment]:
+        """The fragments given to *slot* (to any slot: None) so far; every one of them in
+        ``uts_finalize``, which runs once every component contributed."""
+        if slot is None:
+            return list(self._store.items)
+        return list(self._store.by_slot(slot))
 
     def templates(self, directory: Path) -> None:
         """Render *directory* too, like ``Component.templates``, for this project only.

@@ -249,7 +249,9 @@ def _render_path(
                 return template.render(variables)
 
             rendered[part] = _render(render, where)
-        parts.append(rendered.get(part, part))
+        part = rendered.get(part, part)
+        if part:  # a segment that renders empty ({{ host.package_dir }} at the top) goes
+            parts.append(part)
     return "/".join(parts)
 
 

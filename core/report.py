@@ -117,6 +117,8 @@ def component_info(registry: Registry, name: str) -> dict[str, Any]:
         "source": loaded.source,
         "requires": list(component.requires),
         "conflicts": list(component.conflicts),
+        "provides": list(component.provides),
+        "adoptable": component.adoptable,
         "options": [
             {
                 "name": option.name,
@@ -155,6 +157,9 @@ def format_info(data: dict[str, Any]) -> str:
     lines = [f"{data['name']} {data['version']} ({data['source']})", f"  {data['summary']}", ""]
     lines.append("requires:  " + (", ".join(data["requires"]) or "-"))
     lines.append("conflicts: " + (", ".join(data["conflicts"]) or "-"))
+    if data.get("provides"):
+        lines.append("provides:  " + ", ".join(data["provides"]))
+    lines.append("adopted projects: " + ("yes" if data.get("adoptable") else "no"))
     lines.append("")
     lines.append("options:" if data["options"] else "options: none")
     for option in data["options"]:

@@ -50,6 +50,14 @@ def resolve(
             raise ResolutionError(f"unknown component {name!r}", hint=suggest(name, components))
 
     excluded = set(without)
+    # A requested component that stands in for others (Component.provides) satisfies
+    # their requirements: an adopted project's host is its project and its fastapi.
+    provided = {
+        other: name
+        for name in requested
+        if name not in excluded
+        for other in components[name].provides
+    }
     order: list[str] = []
     added_for: dict[str, str] = {}
     state: dict[str, str] = {}
@@ -65,6 +73,7 @@ def resolve(
             )
         state[name] = "visiting"
         for required in sorted(components[name].requires):
+            required = provided.get(required, required)
             if required not in components:
                 raise ResolutionError(
                     f"component {name!r} requires {required!r}, which is not installed",
@@ -87,7 +96,7 @@ def resolve(
 
     active = set(order)
     for name in order:
-        for other in sorted(components[name].conflicts):
+        for other in sorted({*components[name].conflicts, *components[name].provides}):
             if other in active:
                 raise ResolutionError(
                     f"component {name!r} conflicts with {other!r}",

@@ -222,8 +222,31 @@ def _project_text(tool: Mapping[str, Any]) -> str:
     lines += [f"{_key(k)} = {_value(v)}" for k, v in scalars.items()]
     for key, value in extra.items():
         if isinstance(value, Mapping):
-            lines += _table(_key(key), value)
+            lines += _tables(_key(key), value)
     return "\n".join(lines) + "\n"
+
+
+def _is_table_array(value: Any) -> bool:
+    return (
+        isinstance(value, list | tuple)
+        and bool(value)
+        and all(isinstance(item, Mapping) for item in value)
+    )
+
+
+def _tables(name: str, values: Mapping[str, Any]) -> list[str]:
+    """Table *name* with its nested tables and arrays of tables written out (the adopt
+    record reads better as ``[adopt.app]`` and ``[[adopt.findings]]`` than inline)."""
+    nested = {k: v for k, v in values.items() if isinstance(v, Mapping) or _is_table_array(v)}
+    lines = _table(name, {k: v for k, v in values.items() if k not in nested})
+    for key, value in nested.items():
+        if isinstance(value, Mapping):
+            lines += _tables(f"{name}.{_key(key)}", value)
+            continue
+        for item in value:
+            lines += ["", f"[[{name}.{_key(key)}]]"]
+            lines += [f"{_key(k)} = {_value(v)}" for k, v in item.items()]
+    return lines
 
 
 def _component_text(data: Mapping[str, Any], records: list[tuple[str, Record]]) -> str:

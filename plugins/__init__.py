@@ -24,4 +24,5 @@ BUILTINS = (
     "ci",
     "kubernetes",
     "terraform",
+    "host",
 )

@@ -12,6 +12,7 @@ it changes in files other components own goes through fragments (``settings``,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from uts.plugin import Component, Context, Contributions, Option, impl
 from uts_plugins.config import setting
@@ -21,6 +22,9 @@ BROKERS = {
     "rabbitmq": ("amqp://guest:guest@localhost:5672//", "rpc://"),
 }
 """Default broker URL and result backend for each choice of the ``broker`` option."""
+
+TASK_TIME_LIMIT = 300
+"""Default of ``celery_task_time_limit``: seconds after which a running task is killed."""
 
 
 @impl
@@ -82,7 +86,7 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     setting(
         out,
         "celery_task_time_limit",
-        300,
+        TASK_TIME_LIMIT,
         "Seconds after which the worker kills a task that is still running.",
     )
     setting(
@@ -130,32 +134,164 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         {"comment": "Celery beat's schedule state", "patterns": ["celerybeat-schedule*"]},
         key="celery",
     )
-    if ctx.has("docker"):
-        _compose_services(ctx, out, module, broker)
+    _compose_services(out, module, broker)
+    _workloads(ctx, out, module)
 
 
-def _compose_services(ctx: Context, out: Contributions, module: str, broker: str) -> None:
-    """A worker and a beat container in docker's ``compose.yaml``, from the app's image."""
-    waits: dict[str, dict[str, str]] = {broker: {"condition": "service_healthy"}}
-    if ctx.has("migrations"):
-        waits["migrate"] = {"condition": "service_completed_successfully"}
-    if ctx.has("database") and ctx.options("database").get("postgresql"):
-        waits["postgres"] = {"condition": "service_healthy"}
-    for name, command in (
-        ("worker", ["celery", "-A", module, "worker", "--loglevel=INFO"]),
+# The broker of the local stack: exact tags, bumped deliberately.
+BROKER_SERVICES: dict[str, dict[str, Any]] = {
+    "redis": {
+        "addresses": ["localhost:6379", "127.0.0.1:6379"],
+        "volumes": ["redis-data"],
+        "service": {
+            "image": "redis:8.2.1-alpine",
+            "volumes": ["redis-data:/data"],
+            "healthcheck": {
+                "test": ["CMD", "redis-cli", "ping"],
+                "interval": "5s",
+                "timeout": "5s",
+                "retries": 10,
+            },
+            "restart": "unless-stopped",
+        },
+    },
+    "rabbitmq": {
+        "addresses": ["localhost:5672", "127.0.0.1:5672"],
+        "volumes": ["rabbitmq-data"],
+        "service": {
+            "image": "rabbitmq:4.1.3-alpine",
+            "volumes": ["rabbitmq-data:/var/lib/rabbitmq"],
+            "healthcheck": {
+                "test": ["CMD", "rabbitmq-diagnostics", "--quiet", "ping"],
+                "interval": "10s",
+                "timeout": "10s",
+                "retries": 10,
+                "start_period": "20s",
+            },
+            "restart": "unless-stopped",
+        },
+    },
+}
+
+
+def _compose_services(out: Contributions, module: str, broker: str) -> None:
+    """The broker, a worker and a beat in the compose stack; the last two from the app's image."""
+    out.fragment(
+        "compose-services",
+        {"name": broker, "order": 30, "wait": "service_healthy", **BROKER_SERVICES[broker]},
+        key=broker,
+    )
+    for order, name, command in (
+        (60, "worker", ["celery", "-A", module, "worker", "--loglevel=INFO"]),
         # The image's root filesystem is not the user's: beat keeps its state in /tmp.
         (
+            61,
             "beat",
             ["celery", "-A", module, "beat", "--loglevel=INFO", "--schedule=/tmp/beat-schedule"],
         ),
     ):
-        service = {
-            "build": ".",
-            "command": command,
-            "depends_on": waits,
-            "restart": "unless-stopped",
-        }
-        out.fragment("compose-services", {"name": name, "service": service}, key=name)
+        service = {"build": ".", "command": command, "restart": "unless-stopped"}
+        out.fragment(
+            "compose-services", {"name": name, "order": order, "service": service}, key=name
+        )
+
+
+def _ping(module: str, node: str) -> list[str]:
+    """A probe command: this pod's own node answers a ping through the broker."""
+    return [
+        "sh",
+        "-c",
+        f'celery -A {module} inspect ping --destination="{node}@${{HOSTNAME}}" --timeout=10',
+    ]
+
+
+def _workloads(ctx: Context, out: Contributions, module: str) -> None:
+    """The worker and beat Deployments of the kubernetes component (``k8s-workloads``)."""
+    out.fragment(
+        "k8s-workloads",
+        {
+            "name": "worker",
+            "command": ["celery", "-A", module, "worker", "--loglevel=INFO", "--concurrency=2"],
+            "replicas": 2,
+            "comment": "No autoscaler: change this count to scale the workers. Two processes "
+            "per pod, as the CPU limit allows (by default Celery starts one per CPU of the "
+            "node). A worker serves no HTTP: its probes ask this pod's node "
+            "(celery@<pod name>) for a pong through the broker. SIGTERM starts a warm "
+            f"shutdown that outlasts the hard task time limit ({TASK_TIME_LIMIT} s).",
+            "readiness": {
+                "exec": {"command": _ping(module, "celery")},
+                "initialDelaySeconds": 10,
+                "periodSeconds": 60,
+                "timeoutSeconds": 30,
+                "failureThreshold": 2,
+            },
+            "liveness": {
+                "exec": {"command": _ping(module, "celery")},
+                "initialDelaySeconds": 60,
+                "periodSeconds": 120,
+                "timeoutSeconds": 30,
+                "failureThreshold": 3,
+            },
+            "resources": {
+                "requests": {"cpu": "250m", "memory": "384Mi"},
+                "limits": {"cpu": "1", "memory": "768Mi"},
+            },
+            # A stopping worker finishes its running tasks first (warm shutdown).
+            "grace_period": TASK_TIME_LIMIT + 60,
+            "disruption_budget": True,
+            "spread": True,
+            "readme": _K8S_README.format(module=module),
+        },
+        key="worker",
+    )
+    out.fragment(
+        "k8s-workloads",
+        {
+            "name": "beat",
+            # The schedule file lives in the writable /tmp; with remote control on, beat
+            # answers `celery inspect ping` as celerybeat@<pod name>.
+            "command": [
+                "celery",
+                "-A",
+                module,
+                "beat",
+                "--loglevel=INFO",
+                "--schedule=/tmp/beat-schedule",
+                "--enable-remote-control",
+            ],
+            "replicas": 1,
+            "strategy": "Recreate",
+            "comment": "Exactly one beat, and the old pod gone before the new one starts: "
+            "two beats would send every periodic task twice. Restarted when it has not "
+            "answered through the broker for six minutes.",
+            "liveness": {
+                "exec": {"command": _ping(module, "celerybeat")},
+                "initialDelaySeconds": 60,
+                "periodSeconds": 120,
+                "timeoutSeconds": 30,
+                "failureThreshold": 3,
+            },
+            "resources": {
+                "requests": {"cpu": "50m", "memory": "192Mi"},
+                "limits": {"cpu": "500m", "memory": "384Mi"},
+            },
+        },
+        key="beat",
+    )
+
+
+_K8S_README = (
+    "Celery runs beside the app, from the same image, settings and hardening: "
+    "`worker.yaml` runs `celery -A {module} worker` (two pods of two processes, "
+    "a PodDisruptionBudget in `worker-pdb.yaml`) and `beat.yaml` runs exactly one "
+    "beat (`strategy: Recreate`, so a rollout never runs two and no periodic task "
+    "is sent twice), its schedule in `/tmp/beat-schedule`. Neither serves HTTP nor "
+    "sits behind the Service: their probes run `celery inspect ping` against the "
+    "pod's own node through the broker, and a worker told to stop finishes its "
+    "running tasks within the grace period, which outlasts "
+    "`CELERY_TASK_TIME_LIMIT`. Scale the workers by changing `replicas` in "
+    "`worker.yaml` (an apply resets what `kubectl scale` set)."
+)
 
 
 def _readme(ctx: Context, module: str, broker: str) -> str:

@@ -1,27 +1,72 @@
 """CI: a GitHub Actions workflow that lints, type-checks and tests, and Dependabot.
 
-It owns ``.github/workflows/ci.yml`` and ``.github/dependabot.yml``. The workflow runs
-what the README's quick start runs (ruff, mypy, pytest) on each Python version of the
-``python_versions`` option, and adapts to the components present: with
-``database.postgresql`` the tests run against a PostgreSQL service container
-(``DATABASE_URL``), with ``migrations`` Alembic goes up, checks for drift and goes
-down, with ``testing`` pytest runs under coverage with its floor. With ``docker``,
-Dependabot also bumps the Dockerfile's base images.
+It owns ``.github/workflows/ci.yml`` and ``.github/dependabot.yml`` and knows no other
+component: the workflow runs what the README's quick start runs (ruff, mypy, pytest) on
+each Python version of the ``python_versions`` option, and what the others need comes
+through the slots it declares (:data:`SLOTS`): service containers and the environment
+that points the tests at them (``ci-services``: database's PostgreSQL), steps between
+type-checking and the tests (``ci-steps``: migrations up, checked and down), the command
+that runs the tests (``ci-tests``: testing's coverage) and Dependabot's ecosystems
+(``dependabot``: docker's base images).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from uts.model import Field, Slot
 from uts.plugin import Component, Context, Contributions, Option, impl
-from uts_plugins.docker import POSTGRES_IMAGE, postgresql
+
+POSTGRES_IMAGE = "postgres:17.6-alpine"
+
+SLOTS = (
+    Slot(
+        "ci-services",
+        "A service container of the test job (key: its name).",
+        (
+            Field("name", str, True, "The service name."),
+            Field("service", dict, True, "The service: image, env, ports, options."),
+            Field("env", dict, False, "Environment of the job that points the tests at it."),
+            Field("readme", str, False, "A sentence for the README's CI section."),
+        ),
+    ),
+    Slot(
+        "ci-steps",
+        "A step of the test job, after lint and type-check and before the tests (key: name).",
+        (
+            Field("name", str, True, "The step's name."),
+            Field("run", str, True, "Its shell command."),
+            Field("order", int, False, "Place among the contributed steps (default 50)."),
+            Field("readme", str, False, "How the README's list of steps names it."),
+        ),
+    ),
+    Slot(
+        "ci-tests",
+        "The command that runs the tests instead of `pytest` (key: `tests`).",
+        (
+            Field("run", str, True, "The shell command."),
+            Field("readme", str, False, "How the README names it."),
+        ),
+    ),
+    Slot(
+        "dependabot",
+        "One more ecosystem Dependabot updates weekly (key: the ecosystem).",
+        (
+            Field("ecosystem", str, True, "Its package-ecosystem, e.g. `docker`."),
+            Field("directory", str, False, "Where its manifests are (default `/`)."),
+            Field("readme", str, False, "What it updates, for the README."),
+        ),
+    ),
+)
 
 
 @impl
 def uts_component() -> Component:
     return Component(
         name="ci",
-        version="0.1.0",
+        version="0.2.0",
         summary="GitHub Actions workflow (ruff, mypy, pytest; PostgreSQL service) and Dependabot.",
         requires=("project",),
         conflicts=(),
@@ -42,33 +87,33 @@ def uts_component() -> Component:
             ),
         ),
         templates=Path(__file__).parent / "templates",
+        slots=SLOTS,
     )
 
 
 @impl
 def uts_contribute(ctx: Context, out: Contributions) -> None:
+    out.later(lambda fragments: _readme(ctx, fragments, out))
+
+
+def _readme(ctx: Context, fragments: Mapping[str, Any], out: Contributions) -> None:
     *first, last = ctx.options("ci")["python_versions"].split(",")
     versions = f"{', '.join(first)} and {last}" if first else last
     steps = ["`ruff check`", "`ruff format --check`", "`mypy`"]
-    if ctx.has("migrations"):
-        steps.append(
-            "the migrations up, against the models and down "
-            "(`alembic upgrade head`, `check`, `downgrade base`)"
-        )
-    steps.append("`coverage run -m pytest`" if ctx.has("testing") else "`pytest`")
+    contributed = sorted(fragments["ci-steps"], key=lambda step: step.get("order", 50))
+    steps += [step.get("readme") or f"`{step['run']}`" for step in contributed]
+    tests = [item.get("readme") or f"`{item['run']}`" for item in fragments["ci-tests"]]
+    steps.append(tests[0] if tests else "`pytest`")
     body = (
         "`.github/workflows/ci.yml` runs on every push to `main` and every pull request, "
         f"on Python {versions}: it installs the project with its development "
         f"tools (uv), then runs {', '.join(steps[:-1])} and {steps[-1]}."
     )
-    if postgresql(ctx):
-        body += (
-            " A PostgreSQL service container backs it: `DATABASE_URL` points the tests "
-            "and the migrations at it, so CI proves what the local runs on SQLite do not."
-        )
+    body += "".join(f" {item['readme']}" for item in fragments["ci-services"] if "readme" in item)
+    extra = [item["readme"] for item in fragments["dependabot"] if item.get("readme")]
     body += " `.github/dependabot.yml` opens weekly pull requests for the Python " + (
-        "dependencies, the pinned actions and the Dockerfile's base images."
-        if ctx.has("docker")
+        f"dependencies, the pinned actions and {', '.join(extra)}."
+        if extra
         else "dependencies and the pinned actions."
     )
     out.fragment("readme", {"title": "Continuous integration", "body": body})

@@ -92,6 +92,8 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         "Where the service runs: development, test, staging or production.",
         annotation="Environment",
     )
+    # Deployed, the service runs as production (refusing placeholder secrets).
+    out.fragment("k8s-env", {"name": "ENVIRONMENT", "value": "production"}, key="ENVIRONMENT")
     module = f"{ctx.package}.core.config"
     out.fragment(
         "readme",

@@ -23,6 +23,7 @@ from uts.escape import py_str
 from uts.plugin import Component, Context, Contributions, Option, impl
 
 _TEMPLATES = Path(__file__).parent / "templates"
+POSTGRES_DRIVER = "psycopg[binary]>=3.3"
 
 
 @impl
@@ -59,7 +60,7 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     out.dependency("sqlalchemy>=2.0.14")
     out.dependency("sqlmodel>=0.0.50")
     if options["postgresql"]:
-        out.dependency("psycopg[binary]>=3.3")
+        out.dependency(POSTGRES_DRIVER)
 
     out.templates(_TEMPLATES / ("layered" if layered else "flat"))
 
@@ -94,6 +95,96 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     )
     out.fragment("test-client-overrides", {"fixture": "session_overrides"}, key="session_overrides")
     out.fragment("readme", {"title": "Database", "body": _readme(ctx, module, url)})
+    _containers(ctx, out)
+
+
+# The PostgreSQL of the local stack and of CI: throwaway credentials, reachable only there.
+POSTGRES_IMAGE = "postgres:17.6-alpine"
+_POSTGRES = {"POSTGRES_USER": "app", "POSTGRES_PASSWORD": "app", "POSTGRES_DB": "app"}
+
+
+def _containers(ctx: Context, out: Contributions) -> None:
+    """Where the database lives in the image, the compose stack and CI (their slots)."""
+    sqlite = f"/app/data/{ctx.package}.db"
+    # In a cluster the database is PostgreSQL: SQLite on a pod's disk is neither shared
+    # between replicas nor kept across restarts.
+    out.fragment("k8s-requirements", {"requirement": POSTGRES_DRIVER}, key="psycopg")
+    out.fragment(
+        "docker-runtime",
+        {
+            "comment": "The app user can write only in /app/data (a volume): SQLite goes there "
+            "by default.",
+            "env": {"DATABASE_URL": f"sqlite:///{sqlite}"},
+            "volumes": {"data": "/app/data"},
+            "readme": f"unless `DATABASE_URL` says otherwise, its database is SQLite in `{sqlite}`",
+        },
+    )
+    if not ctx.options("database")["postgresql"]:
+        out.fragment(
+            "compose-environment",
+            {"name": "DATABASE_URL", "value": f"sqlite:///{sqlite}"},
+            key="DATABASE_URL",
+        )
+        out.fragment(
+            "compose-volumes",
+            {
+                "volume": "app-data",
+                "path": "/app/data",
+                "readme": f"the SQLite database is `{sqlite}`, in the `app-data` volume",
+            },
+            key="app-data",
+        )
+        return
+    url = "postgresql+psycopg://app:app@{host}:5432/app"
+    out.fragment(
+        "compose-environment",
+        {"name": "DATABASE_URL", "value": url.format(host="postgres")},
+        key="DATABASE_URL",
+    )
+    out.fragment(
+        "compose-services",
+        {
+            "name": "postgres",
+            "order": 20,
+            "wait": "service_healthy",
+            "comment": "Local development credentials, reachable only from the stack's network.",
+            "volumes": ["postgres-data"],
+            "readme": f"`DATABASE_URL` is `{url.format(host='postgres')}`, whose data lives in "
+            "the `postgres-data` volume, and the app starts once PostgreSQL answers its "
+            "health check",
+            "service": {
+                "image": POSTGRES_IMAGE,
+                "environment": _POSTGRES,
+                "volumes": ["postgres-data:/var/lib/postgresql/data"],
+                "healthcheck": {
+                    "test": ["CMD", "pg_isready", "--username", "app", "--dbname", "app"],
+                    "interval": "5s",
+                    "timeout": "5s",
+                    "retries": 10,
+                    "start_period": "10s",
+                },
+                "restart": "unless-stopped",
+            },
+        },
+        key="postgres",
+    )
+    out.fragment(
+        "ci-services",
+        {
+            "name": "postgres",
+            "service": {
+                "image": POSTGRES_IMAGE,
+                "env": _POSTGRES,
+                "ports": ["5432:5432"],
+                "options": '--health-cmd "pg_isready --username app --dbname app" '
+                "--health-interval 5s --health-timeout 5s --health-retries 10",
+            },
+            "env": {"DATABASE_URL": url.format(host="localhost")},
+            "readme": "A PostgreSQL service container backs it: `DATABASE_URL` points the tests "
+            "and the migrations at it, so CI proves what the local runs on SQLite do not.",
+        },
+        key="postgres",
+    )
 
 
 def _readme(ctx: Context, module: str, url: str) -> str:

@@ -35,14 +35,31 @@ def uts_component() -> Component:
     )
 
 
+UPGRADE = ["alembic", "upgrade", "head"]
+
+
 @impl
 def uts_contribute(ctx: Context, out: Contributions) -> None:
     out.dependency("alembic>=1.20")
+    # Where the project runs, the infrastructure components run this first.
+    out.fragment("migrate", {"command": UPGRADE}, key="migrate")
+    out.fragment("docker-runtime", {"copy": ["alembic.ini", "alembic"]})
+    out.fragment(
+        "ci-steps",
+        {
+            "name": "Migrations go up, match the models and go down",
+            "run": "alembic upgrade head && alembic check && alembic downgrade base",
+            "order": 40,
+            "readme": "the migrations up, against the models and down "
+            "(`alembic upgrade head`, `check`, `downgrade base`)",
+        },
+        key="migrations",
+    )
     out.fragment(
         "next-steps",
         {
             "text": "Before serving, and after each update, migrate the database schema:",
-            "command": "alembic upgrade head",
+            "command": " ".join(UPGRADE),
             "order": 30,
         },
     )

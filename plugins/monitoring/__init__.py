@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from uts.errors import ConflictError
 from uts.plugin import Component, Context, Contributions, Option, impl
 
 _PATH = r"/[a-z0-9_-]+(?:/[a-z0-9_-]+)*"
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 @impl
@@ -33,24 +35,83 @@ def uts_component() -> Component:
                 help="Path Prometheus scrapes, e.g. /metrics or /internal/metrics.",
             ),
         ),
-        templates=Path(__file__).parent / "templates",
+        templates=TEMPLATES / "code",
+        adoptable=True,
     )
+
+
+def _route_path(detail: str) -> str | None:
+    return next((word for word in detail.split() if word.startswith("/")), None)
+
+
+def _reused_metrics_route(ctx: Context) -> bool:
+    """Whether an adopted app serves the metrics path already, in a way uts can reuse.
+
+    A ``prometheus_client.make_asgi_app()`` mounted there serves the default registry,
+    where uts's HTTP metrics go too: it is reused. Any other route there, Prometheus
+    instrumentation of another kind (it would count every request twice, under the same
+    metric names) or OpenTelemetry already set up (uts would instrument the app a
+    second time) is refused with its file and line.
+    """
+    assert ctx.host is not None
+    path = ctx.options("monitoring")["metrics_path"]
+    for finding in ctx.host.found("instrumentator", "opentelemetry"):
+        if finding.detail == "import prometheus_client":
+            continue  # the client library alone measures nothing by itself
+        what = "OpenTelemetry" if finding.kind == "opentelemetry" else "Prometheus instrumentation"
+        raise ConflictError(
+            f"{finding.file}:{finding.line} sets up {what} already ({finding.detail}); "
+            "uts's monitoring would measure every request a second time",
+            hint="keep yours and leave monitoring out, or take yours out first",
+        )
+    reused = False
+    for finding in ctx.host.found("metrics-route"):
+        served = _route_path(finding.detail)
+        if served is None or not (served == path or served.startswith(path + "/")):
+            continue
+        if finding.detail.endswith("make_asgi_app()"):
+            reused = True
+            continue
+        raise ConflictError(
+            f"{finding.file}:{finding.line} serves {served} already ({finding.detail}); "
+            f"uts would serve its metrics at {path}",
+            hint="serve them elsewhere: --set monitoring.metrics_path=/internal/metrics",
+        )
+    return reused
+
+
+@impl
+def uts_configure(ctx: Context) -> None:
+    if ctx.host is not None and ctx.host.adopted:
+        _reused_metrics_route(ctx)
 
 
 @impl
 def uts_contribute(ctx: Context, out: Contributions) -> None:
+    host = ctx.host
+    assert host is not None
     package = ctx.package
-    metrics, tracing = f"{package}.metrics", f"{package}.tracing"
+    adopted = host.adopted
+    metrics, tracing = f"{host.module_prefix}metrics", f"{host.module_prefix}tracing"
     out.dependency("prometheus-client>=0.26")
-    # The middleware speaks ASGI and matches routes with Starlette's types.
-    out.dependency("starlette>=1.6")
+    if not adopted:  # an adopted app keeps the Starlette its FastAPI pins
+        # The middleware speaks ASGI and matches routes with Starlette's types.
+        out.dependency("starlette>=1.6")
     out.dependency("opentelemetry-api>=1.45")
     out.dependency("opentelemetry-sdk>=1.45")
     out.dependency("opentelemetry-exporter-otlp-proto-http>=1.45")
     out.dependency("opentelemetry-instrumentation-fastapi>=0.66b2")
     out.fragment("app-setup", {"module": metrics, "function": "install"}, key=metrics)
     out.fragment("app-setup", {"module": tracing, "function": "configure_tracing"}, key=tracing)
-    out.fragment("routers", {"module": metrics, "attr": "router"}, key=metrics)
+    if not (adopted and _reused_metrics_route(ctx)):
+        out.fragment("routers", {"module": metrics, "attr": "router"}, key=metrics)
+    if host.tests is not None:
+        out.templates(TEMPLATES / "tests")
+    if adopted:
+        # The probes the tests request; tracing's shutdown runs from configure_tracing.
+        out.fragment("health", {"component": "monitoring"}, key="monitoring")
+        return
+    out.templates(TEMPLATES / "fixtures")
     # Spans wait in batches. uvicorn re-raises SIGTERM once it has shut down, so atexit
     # handlers never run: the app's shutdown must send the last batch.
     out.fragment("lifespan", {"module": tracing, "shutdown": "shutdown_tracing"}, key=tracing)

@@ -43,6 +43,7 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         annotation="SecretStr",
         source='SecretStr("")',
     )
+    out.fragment("docker-runtime", {"copy": ["scripts"]})
     out.fragment(
         "next-steps",
         {

@@ -8,8 +8,9 @@ error and DDL logging, pgAudit, deletion protection and point-in-time recovery; 
 service account with only the roles it needs, and the secrets in Secret Manager:
 ``DATABASE_URL`` built from the generated database password, and every secret setting
 (``SecretStr`` fields, read from the ``settings`` fragments) as a generated random value.
-The non-secret settings become the default of a ``environment_variables`` map. With
-``migrations``, a Cloud Run job runs ``alembic upgrade head``.
+The non-secret settings become the default of a ``environment_variables`` map. A Cloud
+Run job runs the ``migrate`` slot's command (migrations' ``alembic upgrade head``) when a
+component gives one.
 
 Nothing is written to files other components own except through the ``readme`` and
 ``next-steps`` slots and one dependency (the PostgreSQL driver).
@@ -17,12 +18,23 @@ Nothing is written to files other components own except through the ``readme`` a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from uts.model import Field, Slot
 from uts.plugin import Component, Context, Contributions, Option, impl
 
 REGION = r"[a-z]+-[a-z]+[0-9]+"
 POSTGRES_DRIVER = "psycopg[binary]>=3.3"
+
+MIGRATE = Slot(
+    "migrate",
+    "How to bring the database schema up to date; one component gives it (key `migrate`).",
+    (Field("command", list, True, 'The command, e.g. `["alembic", "upgrade", "head"]`.'),),
+)
+"""Read by every component that runs the project somewhere: docker (a one-shot compose
+service the app waits for), kubernetes (an init container), terraform (a Cloud Run job)."""
 
 
 @impl
@@ -48,6 +60,7 @@ def uts_component() -> Component:
             ),
         ),
         templates=Path(__file__).parent / "templates",
+        slots=(MIGRATE,),
     )
 
 
@@ -55,7 +68,23 @@ def uts_component() -> Component:
 def uts_contribute(ctx: Context, out: Contributions) -> None:
     # Cloud SQL is PostgreSQL: the app needs its driver.
     out.dependency(POSTGRES_DRIVER)
-    migrate = (
+    out.later(lambda fragments: _readme(fragments, out))
+    out.fragment(
+        "next-steps",
+        {
+            "text": (
+                "Deploy to Google Cloud: set project_id and image in "
+                "deploy/terraform/terraform.tfvars (from terraform.tfvars.example), then:"
+            ),
+            "command": "cd deploy/terraform && terraform init && terraform apply",
+            "order": 96,
+        },
+        key="terraform",
+    )
+
+
+def _readme(fragments: Mapping[str, Any], out: Contributions) -> None:
+    migrate = "".join(
         "\n".join(
             [
                 "",
@@ -69,8 +98,7 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
                 "```",
             ]
         )
-        if ctx.has("migrations")
-        else ""
+        for _ in fragments["migrate"]
     )
     out.fragment(
         "readme",
@@ -117,16 +145,4 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
                 ]
             ),
         },
-    )
-    out.fragment(
-        "next-steps",
-        {
-            "text": (
-                "Deploy to Google Cloud: set project_id and image in "
-                "deploy/terraform/terraform.tfvars (from terraform.tfvars.example), then:"
-            ),
-            "command": "cd deploy/terraform && terraform init && terraform apply",
-            "order": 96,
-        },
-        key="terraform",
     )

@@ -47,6 +47,11 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     out.dependency("coverage>=7.17", group="dev")
     floor = ctx.options("testing")["fail_under"]
     out.fragment(
+        "ci-tests",
+        {"run": "coverage run -m pytest && coverage report", "readme": "`coverage run -m pytest`"},
+        key="tests",
+    )
+    out.fragment(
         "readme",
         {
             "title": "Tests",

@@ -16,6 +16,7 @@ from tests.conftest import Result, snapshot
 from uts.adopt import ADOPT_PATH, Adoption, AppSite, Insertion, Layout, detect
 from uts.errors import StateError, UsageError, UtsError
 from uts.packaging import Packaging
+from uts.state import PROJECT_FILE, find_project, load_project
 
 Uts = Callable[..., Result]
 FOREIGN = Path(__file__).resolve().parents[1] / "fixtures" / "foreign"
@@ -35,6 +36,12 @@ def write(root: Path, files: dict[str, str]) -> Path:
 
 def kinds(adoption: Adoption) -> list[tuple[str, str, int | None, str]]:
     return [tuple(f) for f in adoption.findings]  # type: ignore[misc]
+
+
+def recorded(root: Path) -> Adoption:
+    """What adopt recorded in the project's state, read the way every command reads it."""
+    state = load_project(find_project(root))
+    return Adoption.from_dict(state.tool["adopt"])
 
 
 # ---- the six foreign projects -------------------------------------------------------------
@@ -108,7 +115,7 @@ def test_app_that_already_serves_health_and_metrics() -> None:
         ("event-handler", "billing/main.py", 14, "on_event('startup') remember_start"),
         ("health-route", "billing/main.py", 19, "GET /health"),
         ("health-route", "billing/main.py", 24, "GET /health/uptime"),
-        ("metrics-route", "billing/main.py", 9, "mount /metrics"),
+        ("metrics-route", "billing/main.py", 9, "mount /metrics prometheus_client.make_asgi_app()"),
         ("instrumentator", "billing/main.py", 4, "import prometheus_client"),
         ("tests", "tests/", None, "test directory"),
         ("dockerfile", "Dockerfile", None, "Dockerfile"),
@@ -353,13 +360,19 @@ def test_adopt_writes_only_its_record(uts: Uts, tmp_path: Path) -> None:
     assert "wiring: inside get_application() before 'return application'" in result.out
     assert "  event-handler   orders/main.py:10  add_event_handler('startup')" in result.out
     assert "not found: settings, lifespan, middleware, health-route" in result.out
+    assert "no file of yours changed" in result.out
     after = snapshot(root)
-    record = after.pop(ADOPT_PATH)
-    assert after.pop(".uts/") == b""
-    assert after == before
-    assert Adoption.from_toml(record.decode()) == detect(root)
+    assert sorted(path for path in after if path.startswith(".uts/")) == [
+        ".uts/",
+        ".uts/components/",
+        ".uts/components/host.toml",
+        PROJECT_FILE,
+    ]
+    assert {p: d for p, d in after.items() if not p.startswith(".uts/")} == before
+    assert recorded(root) == detect(root)
     again = uts("adopt", "--project", root)
-    assert again.code == 0 and f"kept {ADOPT_PATH}" in again.out
+    assert again.code == 0 and f"kept {PROJECT_FILE}" in again.out
+    assert snapshot(root) == after
 
 
 def test_adopt_dry_run_and_json_write_nothing(uts: Uts, tmp_path: Path) -> None:
@@ -367,7 +380,9 @@ def test_adopt_dry_run_and_json_write_nothing(uts: Uts, tmp_path: Path) -> None:
     before = snapshot(root)
     result = uts("adopt", "--project", root, "--dry-run")
     assert result.code == 0, result.err
-    assert f"dry run: would write {ADOPT_PATH} (create); nothing was written" in result.out
+    assert f"dry run: would write {PROJECT_FILE} and .uts/components/host.toml (create); " in (
+        result.out
+    )
     data = json.loads(uts("adopt", "--project", root, "--dry-run", "--json").out)
     assert data["app"] == {
         "module": "inventory.main",
@@ -398,7 +413,7 @@ def test_two_apps_ask_for_app_and_app_chooses(uts: Uts, tmp_path: Path) -> None:
     assert not (root / ".uts").exists()
     chosen = uts("adopt", "--project", root, "--app", "svc.admin:admin")
     assert chosen.code == 0, chosen.err
-    assert Adoption.from_toml((root / ADOPT_PATH).read_text()).app.ref == "svc.admin:admin"
+    assert recorded(root).app.ref == "svc.admin:admin"
     wrong = uts("adopt", "--project", root, "--app", "svc.main:nothing")
     assert wrong.code == UsageError.exit_code
     assert "svc/main.py has no FastAPI app or app factory named 'nothing'" in wrong.err
@@ -512,12 +527,14 @@ def test_extra_files_are_never_read_or_listed(tmp_path: Path) -> None:
 
 def test_adopt_again_after_a_change_updates_the_record(uts: Uts, tmp_path: Path) -> None:
     root = copy("single_file", tmp_path)
+    (root / ".uts").mkdir()
+    (root / ADOPT_PATH).write_text("# what the first uts adopt wrote\n")
     assert uts("adopt", "-C", root).code == 0
+    assert not (root / ADOPT_PATH).exists()  # the record lives in project.toml now
     (root / "Dockerfile").write_text("FROM python:3.12-slim\n")
     result = uts("adopt", "-C", root)
-    assert result.code == 0 and f"wrote {ADOPT_PATH}" in result.out
-    recorded = Adoption.from_toml((root / ADOPT_PATH).read_text())
-    assert ("dockerfile", "Dockerfile", None, "Dockerfile") in kinds(recorded)
+    assert result.code == 0 and f"wrote {PROJECT_FILE}" in result.out
+    assert ("dockerfile", "Dockerfile", None, "Dockerfile") in kinds(recorded(root))
 
 
 def test_project_must_be_a_directory(uts: Uts, tmp_path: Path) -> None:

@@ -1,0 +1,227 @@
+"""The host of an adopted project: its own app and packaging, which components edit in place.
+
+``uts adopt`` makes this component hold the user's files uts may edit: the module the
+app is built in and the dependency file. It stands in for ``project`` and ``fastapi``
+(components requiring ``fastapi`` are satisfied by it) and is never removed. Each
+composition starts from those files as adopt found them; here, once every component has
+contributed, the ``app-setup`` and ``routers`` fragments become statements inserted with
+LibCST at the place adopt recorded (after ``app = FastAPI(...)``, or inside the factory
+before ``return app``), with the imports they need, and ``dependency()`` requirements go
+into the project's own packaging format. A ``health`` fragment makes it serve
+``/health/live`` and ``/health/ready`` from a module next to the app, unless the app
+serves both already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from uts.errors import ConflictError, RenderError, UsageError
+from uts.model import Field, Fragment, Host, Slot
+from uts.plugin import Component, Context, Contributions, impl
+
+HEALTH_PATHS = ("/health/live", "/health/ready")
+
+
+@impl
+def uts_component() -> Component:
+    return Component(
+        name="host",
+        version="0.1.0",
+        summary="An adopted project's own app and packaging, which components edit in place.",
+        provides=("project", "fastapi"),
+        adoptable=True,
+        slots=(
+            Slot(
+                "app-setup",
+                "Called with the app right after it is made: module.function(app).",
+                (Field("module"), Field("function")),
+            ),
+            Slot(
+                "routers",
+                "Included in the app: app.include_router(module.attr).",
+                (Field("module"), Field("attr")),
+            ),
+            Slot(
+                "health",
+                "Components that need the probes GET /health/live and /health/ready.",
+                (Field("component"),),
+            ),
+            Slot(
+                "health-checks",
+                "Checks readiness runs: module.function() raises when its service is down.",
+                (Field("name"), Field("module"), Field("function")),
+            ),
+        ),
+    )
+
+
+@impl
+def uts_configure(ctx: Context) -> None:
+    if not ctx.host or not ctx.host.adopted:
+        raise UsageError(
+            "'host' stands for an adopted project's own app and packaging; "
+            "projects uts creates have 'project' and 'fastapi' instead",
+            hint="run 'uts adopt' in an existing FastAPI project to use it",
+        )
+
+
+@impl
+def uts_finalize(ctx: Context, files: Mapping[str, bytes], out: Contributions) -> None:
+    host = ctx.host
+    assert host is not None
+    _refuse(out.fragments())
+    setup, routers = out.fragments("app-setup"), out.fragments("routers")
+    health = out.fragments("health")
+    wired: list[tuple[str, str]] = [  # (module, statement with {name} for its local name)
+        (f.value["module"], f"{{name}}.{f.value['function']}({{app}})") for f in setup
+    ]
+    wired += [
+        (f.value["module"], f"{{app}}.include_router({{name}}.{f.value['attr']})") for f in routers
+    ]
+    if health and _needs_health_module(host):
+        path, content = _health_module(host, out.fragments("health-checks"))
+        out.file(path, content)
+        wired.append((f"{host.module_prefix}health", "{app}.include_router({name}.router)"))
+    if wired:
+        _wire(host, files, out, wired, [f.owner for f in (*setup, *routers, *health)])
+    requirements = [f.value for f in out.fragments("dependencies")]
+    if requirements:
+        from uts.packaging import add_requirement
+
+        path = host.dependency_file
+        text = _text(files[path], path)
+        for requirement in requirements:
+            text = add_requirement(host.packaging, text, requirement)
+        out.file(path, text)
+
+
+def _refuse(fragments: list[Fragment]) -> None:
+    """Fragments an adopted project cannot take: named, never dropped silently."""
+    for fragment in fragments:
+        if fragment.slot == "lifespan":
+            raise RenderError(
+                f"component {fragment.owner!r} adds lifespan work ({fragment.value}), which an "
+                "adopted project's own lifespan cannot take",
+                hint="the component must do that work from an app-setup function on adopted "
+                "projects (this is a bug in the plugin)",
+            )
+        if fragment.slot.startswith("dependencies:"):
+            raise RenderError(
+                f"component {fragment.owner!r} adds {fragment.value!r} to the "
+                f"{fragment.slot.partition(':')[2]!r} dependency group; uts leaves an adopted "
+                "project's development dependencies to it",
+                hint="the component must add group dependencies only to projects uts created "
+                "(this is a bug in the plugin)",
+            )
+
+
+def _route_path(detail: str) -> str | None:
+    return next((word for word in detail.split() if word.startswith("/")), None)
+
+
+def _needs_health_module(host: Host) -> bool:
+    """False when the app serves both probes itself; refused when it serves one of them."""
+    served = {
+        path: finding
+        for finding in host.found("health-route")
+        if (path := _route_path(finding.detail)) in HEALTH_PATHS
+    }
+    if len(served) == len(HEALTH_PATHS):
+        return False
+    if served:
+        path, finding = next(iter(served.items()))
+        missing = next(p for p in HEALTH_PATHS if p not in served)
+        raise ConflictError(
+            f"{finding.file}:{finding.line} serves {path} already, but not {missing}; uts "
+            f"would serve both from its own health module",
+            hint=f"serve {missing} there too (uts then uses both), or take {path} out",
+        )
+    return True
+
+
+def _health_module(host: Host, checks: list[Fragment]) -> tuple[str, bytes]:
+    from uts.render import render_templates
+
+    directory = Path(__file__).parent / "templates" / "health"
+    variables: dict[str, Any] = {
+        "host": host,
+        "fragments": {"health-checks": [check.value for check in checks]},
+    }
+    ((path, item),) = render_templates(directory, "host", variables).items()
+    return path, item.content
+
+
+def _text(data: bytes, path: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RenderError(
+            f"{path} is not UTF-8 text (byte {error.start}); uts edits it as text",
+            hint="save it as UTF-8, then run again",
+        ) from None
+
+
+def _bound_names(source: str, function: str | None) -> set[str]:
+    """Names the module binds at its top level (and *function* in its body)."""
+    import ast
+
+    tree = ast.parse(source)
+    bodies = [tree.body]
+    bodies += [
+        node.body
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function
+    ]
+    names: set[str] = set()
+    for body in bodies:
+        for node in body:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
+
+
+def _wire(
+    host: Host,
+    files: Mapping[str, bytes],
+    out: Contributions,
+    wired: list[tuple[str, str]],
+    owners: list[str],
+) -> None:
+    from uts.cst import add_imports, insert_wiring
+
+    if host.insertion is None:
+        raise RenderError(
+            f"component {owners[0]!r} wires itself into the app, but uts adopt found no place "
+            f"to do it in {host.app_module} (the factory does not end with 'return <name>')",
+            hint="build the app into a name and end the factory with 'return <name>', then "
+            "run 'uts adopt' again",
+        )
+    path, variable, function = host.insertion
+    source = _text(files[path], path)
+    taken = _bound_names(source, function)
+    local: dict[str, str] = {}
+    imports: dict[str, list[str]] = {}  # parent module ("" at the top) -> names it gives
+    for module, _ in wired:
+        if module in local:
+            continue
+        parent, _, name = module.rpartition(".")
+        local[module] = name if name not in taken else f"uts_{name}"
+        alias = "" if local[module] == name else f" as {local[module]}"
+        imports.setdefault(parent, []).append(name + alias)
+    lines = []
+    for parent, names in imports.items():
+        if parent:
+            lines.append(f"from {parent} import {', '.join(sorted(names))}")
+        else:
+            lines += [f"import {name}" for name in sorted(names)]
+    code = [statement.format(name=local[module], app=variable) for module, statement in wired]
+    source = insert_wiring(add_imports(source, path, lines), path, variable, function, code)
+    out.file(path, source)
