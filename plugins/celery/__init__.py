@@ -176,9 +176,21 @@ BROKER_SERVICES: dict[str, dict[str, Any]] = {
 
 def _compose_services(out: Contributions, module: str, broker: str) -> None:
     """The broker, a worker and a beat in the compose stack; the last two from the app's image."""
+    extra = BROKER_SERVICES[broker]
+    if broker == "rabbitmq":
+        # The password from RABBITMQ_PASSWORD (.env or the shell), "guest" when unset: no
+        # credentials written out in the file (secret scanners look for them).
+        password = "${RABBITMQ_PASSWORD:-guest}"
+        service = {**extra["service"], "environment": {"RABBITMQ_DEFAULT_PASS": password}}
+        extra = {**extra, "service": service}
+        out.fragment(
+            "compose-environment",
+            {"name": "CELERY_BROKER_URL", "value": f"amqp://guest:{password}@rabbitmq:5672//"},
+            key="CELERY_BROKER_URL",
+        )
     out.fragment(
         "compose-services",
-        {"name": broker, "order": 30, "wait": "service_healthy", **BROKER_SERVICES[broker]},
+        {"name": broker, "order": 30, "wait": "service_healthy", **extra},
         key=broker,
     )
     for order, name, command in (
@@ -205,8 +217,23 @@ def _ping(module: str, node: str) -> list[str]:
     ]
 
 
+BROKER_PORTS = {"redis": 6379, "rabbitmq": 5672}
+
+
 def _workloads(ctx: Context, out: Contributions, module: str) -> None:
-    """The worker and beat Deployments of the kubernetes component (``k8s-workloads``)."""
+    """The worker and beat Deployments of the kubernetes component (``k8s-workloads``),
+    and where their pods (and the app's, which sends tasks) connect to."""
+    broker = ctx.options("celery")["broker"]
+    out.fragment(
+        "k8s-egress",
+        {"name": "the Celery broker", "ports": [BROKER_PORTS[broker]]},
+        key="broker",
+    )
+    out.fragment(
+        "k8s-egress",
+        {"name": "webhook receivers", "ports": [80, 443], "pods": ["worker"], "public": True},
+        key="webhooks",
+    )
     out.fragment(
         "k8s-workloads",
         {
@@ -264,6 +291,14 @@ def _workloads(ctx: Context, out: Contributions, module: str) -> None:
             "comment": "Exactly one beat, and the old pod gone before the new one starts: "
             "two beats would send every periodic task twice. Restarted when it has not "
             "answered through the broker for six minutes.",
+            # Beat serves nothing, but a beat that cannot reach the broker is not ready.
+            "readiness": {
+                "exec": {"command": _ping(module, "celerybeat")},
+                "initialDelaySeconds": 10,
+                "periodSeconds": 60,
+                "timeoutSeconds": 30,
+                "failureThreshold": 2,
+            },
             "liveness": {
                 "exec": {"command": _ping(module, "celerybeat")},
                 "initialDelaySeconds": 60,

