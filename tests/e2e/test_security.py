@@ -89,32 +89,34 @@ def test_each_infrastructure_component_on_core_passes_checkov(
 
 
 @pytest.mark.parametrize(
-    "options",
+    ("recipe", "options"),
     [
         # Images pinned by digest: the skip of the digest check goes away.
-        (
+        ("core", (
             "--with", "kubernetes", "--with", "celery",
             "--set", "kubernetes.digest=sha256:" + "ab" * 32,
-        ),
-        # RabbitMQ instead of Redis: the worker's egress goes to AMQP's port.
-        ("--with", "kubernetes", "--with", "celery", "--with", "docker", "--with", "ci",
-         "--set", "celery.broker=rabbitmq"),
-        # SQLite (no PostgreSQL anywhere).
-        ("--with", "kubernetes", "--with", "docker", "--with", "ci",
-         "--set", "database.postgresql=false"),
+        )),
+        # RabbitMQ instead of Redis: the broker's port, compose's broker URL.
+        ("core", ("--with", "kubernetes", "--with", "celery", "--with", "docker",
+                  "--with", "ci", "--set", "celery.broker=rabbitmq")),
+        # SQLite (no PostgreSQL in compose or CI).
+        ("core", ("--with", "kubernetes", "--with", "docker", "--with", "ci",
+                  "--set", "database.postgresql=false")),
+        # No settings that read secret files: the Secret stays in the environment.
+        ("mvp", ("--with", "kubernetes", "--with", "docker", "--with", "ci")),
     ],
-    ids=["digest", "rabbitmq", "sqlite"],
+    ids=["digest", "rabbitmq", "sqlite", "mvp"],
 )  # fmt: skip
 def test_option_variants_pass_checkov(
-    options: tuple[str, ...], checkov_bin: Path, tmp_path: Path
+    recipe: str, options: tuple[str, ...], checkov_bin: Path, tmp_path: Path
 ) -> None:
-    project = new_demo(tmp_path / "demo", "core", *options)
+    project = new_demo(tmp_path / "demo", recipe, *options)
     reports = checkov(checkov_bin, project)
     assert reports["kubernetes"].passed > 0
     assert_clean(reports, (project / "README.md").read_text())
-    if "--set" in options and any(o.startswith("kubernetes.digest=") for o in options):
-        skipped = {check["check_id"] for check in reports["kubernetes"].skipped}
-        assert "CKV_K8S_43" not in skipped
+    skipped = {check["check_id"] for check in reports["kubernetes"].skipped}
+    assert ("CKV_K8S_43" in skipped) == (not any("digest=" in o for o in options))
+    assert ("CKV_K8S_35" in skipped) == (recipe == "mvp")
 
 
 @pytest.mark.parametrize("recipe", ["mvp", "core", "full"])
