@@ -12,9 +12,18 @@ from typing import Any, NamedTuple
 from uts import __version__
 from uts.adopted import HOST, RECORD_KEY, host_from_record, is_adopted
 from uts.errors import OptionError, RenderError, ResolutionError, UsageError, UtsError
-from uts.model import Component, Context, Contributions, FragmentStore, GeneratedFile, Option
+from uts.model import (
+    Component,
+    Context,
+    Contributions,
+    FragmentStore,
+    GeneratedFile,
+    Option,
+    OwnFiles,
+    slot_declarations,
+)
 from uts.plugin.manager import Registry
-from uts.render import check_relative, render_templates
+from uts.render import check_relative, merge_helpers, render_templates
 from uts.resolve import Resolution, resolve, resolve_options
 from uts.state import STATE_FORMAT, build_state, provider_of, records_of
 
@@ -112,7 +121,8 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
     for name in resolution.order:
         registry.configure(name, ctx)
 
-    store = FragmentStore()
+    declared = slot_declarations(metadata[name] for name in resolution.order)
+    store = FragmentStore(declared=declared)
     for name in resolution.order:
         registry.contribute(name, ctx, Contributions(name, store))
     _run_later(store, resolution.order)
@@ -125,22 +135,28 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
     for path, data in sorted(spec.originals.items()):
         _claim(files, path, GeneratedFile(data, HOST))
     variables = {**ctx.template_vars(), "fragments": fragments}
+    helpers = merge_helpers(
+        ((name, registry.template_helpers(name, ctx)) for name in resolution.order),
+        [*variables, "options"],
+    )
     for name in resolution.order:
         directories = [metadata[name].templates] if metadata[name].templates else []
         directories += [path for owner, path in store.template_dirs if owner == name]
         for directory in directories:
-            rendered = render_templates(directory, name, {**variables, "options": components[name]})
+            rendered = render_templates(
+                directory, name, {**variables, "options": components[name]}, helpers
+            )
             for path, item in rendered.items():
                 _claim(files, path, item)
 
     for name in resolution.order:
         view = MappingProxyType({path: item.content for path, item in files.items()})
-        late = FragmentStore(files={p: f for p, f in files.items()})
-        late.items = store.items  # read through Contributions.fragments
-        registry.finalize(name, ctx, view, Contributions(name, late))
+        final = dict(files)
+        # Every fragment is there to read (out.fragments), none to add.
+        registry.finalize(name, ctx, view, OwnFiles(name, final, store.items))
         files = {
             path if path in files else check_relative(path, f"component {item.owner!r}"): item
-            for path, item in late.files.items()
+            for path, item in final.items()
         }
 
     auto = set(resolution.added_for) | (spec.auto & set(resolution.order))

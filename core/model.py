@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple
+from types import UnionType
+from typing import Any, NamedTuple, NoReturn, Union, get_args, get_origin
 
-from uts.errors import OptionError, RenderError
+from uts.errors import OptionError, PluginError, RenderError
 
 __all__ = [
+    "NO_DEFAULT",
     "REQUIRED",
     "Component",
     "Context",
     "Contributions",
+    "Declaration",
     "Field",
     "Fragment",
     "GeneratedFile",
     "Host",
     "Option",
+    "OwnFiles",
     "Slot",
+    "SlotDeclarations",
+    "TemplateHelpers",
+    "slot_declarations",
 ]
 
 _NAME = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
@@ -120,20 +128,76 @@ class Option:
         )
 
 
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+
+NO_DEFAULT: Any = _NoDefault()
+"""Default of a :class:`Field` that stays absent from a fragment that does not give it."""
+
+
 @dataclass(frozen=True)
 class Field:
     """One field of a slot's fragments (see :class:`Slot`).
 
     :param name: the key in the fragment's table.
-    :param type: the Python type (or tuple of types) its value must have.
+    :param type: the type its value must have: a class, ``X | Y``, ``list[X]``,
+        ``dict[K, V]`` or ``Any`` (``int`` never takes a ``bool``).
     :param required: whether every fragment must give it.
     :param help: what it means, for the generated slot reference.
+    :param default: for an optional field, the value the consumer reads when a fragment
+        leaves it out (filled in when the fragment is contributed); without one, the
+        field is absent from such a fragment.
     """
 
     name: str
     type: Any = str
     required: bool = True
     help: str = ""
+    default: Any = NO_DEFAULT
+
+    def __post_init__(self) -> None:
+        if self.required and self.default is not NO_DEFAULT:
+            raise ValueError(f"field {self.name!r} is required and cannot have a default")
+
+    def accepts(self, value: Any) -> bool:
+        """Whether *value* has this field's type (a ``bool`` is no ``int`` here)."""
+        return matches(value, self.type)
+
+
+def matches(value: Any, kind: Any) -> bool:
+    """Whether *value* is of *kind*: a type, a tuple of them, ``X | Y``, ``list[X]``,
+    ``dict[K, V]`` or ``Any``; a ``bool`` is no ``int`` unless *kind* says ``bool``."""
+    if kind is Any:
+        return True
+    if kind is None or kind is type(None):
+        return value is None
+    if isinstance(kind, tuple):
+        return any(matches(value, each) for each in kind)
+    origin, args = get_origin(kind), get_args(kind)
+    if origin in (Union, UnionType):
+        return any(matches(value, each) for each in args)
+    if origin is list:
+        return isinstance(value, list) and all(matches(item, args[0]) for item in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            matches(key, args[0]) and matches(item, args[1]) for key, item in value.items()
+        )
+    if isinstance(value, bool) and kind is not bool:
+        return False
+    return isinstance(value, kind)
+
+
+def type_name(kind: Any) -> str:
+    """A field's or slot's type as the docs and the errors spell it: ``str | None``."""
+    if isinstance(kind, tuple):
+        return " | ".join(type_name(each) for each in kind)
+    if kind is None or kind is type(None):
+        return "None"
+    if get_origin(kind) is not None:
+        return str(kind).replace("typing.", "")
+    return getattr(kind, "__name__", str(kind))
 
 
 @dataclass(frozen=True)
@@ -145,12 +209,70 @@ class Slot:
     :param fields: the fields of a table fragment; empty when the fragment is a plain
         value of type *type*.
     :param type: the type of a fragment's value (``dict`` for a table of *fields*).
+    :param keyed: what the fragments' ``key`` should be (for the reference), if any.
     """
 
     name: str
     help: str
     fields: tuple[Field, ...] = ()
     type: Any = dict
+    keyed: str = ""
+
+    def field(self, name: str) -> Field | None:
+        return next((field for field in self.fields if field.name == name), None)
+
+    def check(self, value: Any) -> tuple[Any, str | None]:
+        """*value* with the defaults of absent optional fields, and what is wrong with it.
+
+        The problem names the field (``field 'order' must be int, got 'ten'``); None when
+        the fragment fits.
+        """
+        if not matches(value, self.type):
+            return value, f"a fragment must be {type_name(self.type)}, got {_shown(value)}"
+        if not self.fields or not isinstance(value, Mapping):
+            return value, None
+        unknown = [key for key in value if not isinstance(key, str) or self.field(key) is None]
+        if unknown:
+            known = ", ".join(field.name for field in self.fields)
+            return value, f"field {unknown[0]!r} is not one of its fields ({known})"
+        table = dict(value)
+        for field in self.fields:
+            if field.name not in table:
+                if field.required:
+                    return value, f"required field {field.name!r} is missing"
+                if field.default is not NO_DEFAULT:
+                    table[field.name] = field.default
+            elif not field.accepts(table[field.name]):
+                return value, (
+                    f"field {field.name!r} must be {type_name(field.type)}, "
+                    f"got {_shown(table[field.name])}"
+                )
+        return table, None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+@dataclass(frozen=True)
+class TemplateHelpers:
+    """Jinja filters, tests and globals a component gives every template of the project.
+
+    Returned by ``uts_template_helpers``. A name belongs to one component: a name two
+    components give, or one that uts, Jinja or the template variables already use, is
+    an error naming both sides.
+
+    :param filters: name to function, used as ``{{ value | name(args) }}``.
+    :param tests: name to predicate, used as ``{% if value is name %}`` and in
+        ``select("name")`` / ``reject("name")``.
+    :param globals: name to value or function, used as ``{{ name(args) }}``.
+    """
+
+    filters: Mapping[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
+    tests: Mapping[str, Callable[..., bool]] = dataclasses.field(default_factory=dict)
+    globals: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -262,6 +384,13 @@ class Component:
         names = [option.name for option in self.options]
         if len(names) != len(set(names)):
             raise ValueError(f"component {self.name!r} declares an option twice")
+        slots = [slot.name for slot in self.slots]
+        if len(slots) != len(set(slots)):
+            raise ValueError(f"component {self.name!r} declares a slot twice")
+        for slot in self.slots:
+            fields = [field.name for field in slot.fields]
+            if len(fields) != len(set(fields)):
+                raise ValueError(f"component {self.name!r}: slot {slot.name!r} has a field twice")
 
     def is_history(self, path: str) -> bool:
         """Whether *path* is one of the files this component writes only once."""
@@ -334,16 +463,84 @@ class Fragment(NamedTuple):
     owner: str
 
 
+class Declaration(NamedTuple):
+    """A slot as its consumers declare it: every one of them with the same fields."""
+
+    consumers: tuple[str, ...]
+    slot: Slot
+
+    @property
+    def named(self) -> str:
+        """``component 'docker'``, or ``components 'docker' and 'kubernetes'``."""
+        names = [repr(name) for name in self.consumers]
+        if len(names) == 1:
+            return f"component {names[0]}"
+        return f"components {', '.join(names[:-1])} and {names[-1]}"
+
+
+SlotDeclarations = Mapping[str, Declaration]
+"""Slot name to the components that consume it and their declaration."""
+
+
+def _shape(slot: Slot) -> tuple[Any, ...]:
+    """What fragments must be to fit *slot*: its type and fields, their words aside."""
+    fields = tuple((f.name, f.type, f.required, f.default) for f in slot.fields)
+    return slot.type, fields
+
+
+def slot_declarations(components: Iterable[Component]) -> dict[str, Declaration]:
+    """The slots *components* consume, by name.
+
+    Several components may consume one slot (each reads the same fragments for a file
+    of its own) when they declare the same fields and type (their help may differ; the
+    first one's is the reference); declarations that differ are an error naming both.
+    """
+    declared: dict[str, Declaration] = {}
+    for component in components:
+        for slot in component.slots:
+            other = declared.get(slot.name)
+            if other is None:
+                declared[slot.name] = Declaration((component.name,), slot)
+                continue
+            if _shape(other.slot) != _shape(slot):
+                raise RenderError(
+                    f"components {other.consumers[0]!r} and {component.name!r} declare slot "
+                    f"{slot.name!r} with different fields",
+                    hint="components that read one slot must declare the same fields: "
+                    "share one Slot value, or give one of them a slot of another name",
+                )
+            declared[slot.name] = Declaration((*other.consumers, component.name), other.slot)
+    return declared
+
+
 class FragmentStore:
     """Fragments from every component, in contribution order, with clash detection."""
 
-    def __init__(self, files: dict[str, GeneratedFile] | None = None) -> None:
+    def __init__(
+        self,
+        files: dict[str, GeneratedFile] | None = None,
+        declared: SlotDeclarations | None = None,
+    ) -> None:
         self.items: list[Fragment] = []
         self.files: dict[str, GeneratedFile] = {} if files is None else files
         self.template_dirs: list[tuple[str, Path]] = []
         self.later: list[tuple[str, Callable[[Mapping[str, Any]], None]]] = []
+        self.declared: SlotDeclarations = declared or {}
+        """Slot name to the consuming components and their declaration (active ones)."""
 
     def add(self, slot: str, value: Any, key: str | None, owner: str) -> None:
+        if slot in self.declared:
+            declaration = self.declared[slot]
+            value, problem = declaration.slot.check(value)
+            if problem is not None:
+                raise RenderError(
+                    f"component {owner!r} gives slot {slot!r} of {declaration.named} "
+                    f"a fragment that does not fit: {problem}",
+                    hint=(
+                        f"this is a bug in the plugin {owner!r}: its fragment must match "
+                        "the slot's declaration (see docs/slots.md)"
+                    ),
+                )
         if key is not None:
             for other in self.items:
                 if other.slot == slot and other.key == key:
@@ -383,7 +580,10 @@ class Contributions:
     def fragment(self, slot: str, value: Any, key: str | None = None) -> None:
         """Add *value* to *slot*; templates read ``fragments[slot]`` as a list.
 
-        With a *key*, two components giving the same key different values is an error.
+        A slot an active component declares (``Component.slots``) checks *value* now: a
+        fragment that does not fit is a ``RenderError`` naming both components, the slot
+        and the field; optional fields left out get their declared defaults. With a
+        *key*, two components giving the same key different values is an error.
         """
         self._store.add(slot, value, key, self._owner)
 
@@ -426,3 +626,55 @@ class Contributions:
                 hint="a file belongs to one component; share content through fragments",
             )
         self._store.files[posix] = GeneratedFile(data, self._owner, executable)
+
+
+class OwnFiles:
+    """Handed to ``uts_finalize``: adds or replaces files of this component, nothing else.
+
+    By then every template has rendered, so a dependency, a fragment or a template
+    directory would be lost: those calls, and writing another component's file, raise
+    :class:`~uts.errors.PluginError` naming the component.
+    """
+
+    def __init__(
+        self, owner: str, files: dict[str, GeneratedFile], items: Iterable[Fragment] = ()
+    ) -> None:
+        self._owner = owner
+        self._files = files
+        self._items = tuple(items)
+
+    def fragments(self, slot: str | None = None) -> list[Fragment]:
+        """Every fragment given to *slot* (to any slot: None), to read; none can be added."""
+        return [item for item in self._items if slot is None or item.slot == slot]
+
+    def file(self, path: str, content: str | bytes, executable: bool = False) -> None:
+        """Write the file at project-relative *path*: a new one, or one this component owns."""
+        data = content.encode() if isinstance(content, str) else content
+        posix = str(PurePosixPath(path))
+        refuse_state_path(posix, f"component {self._owner!r}")
+        existing = self._files.get(posix)
+        if existing is not None and existing.owner != self._owner:
+            raise PluginError(
+                f"component {self._owner!r} writes {posix} in uts_finalize, but that file "
+                f"belongs to component {existing.owner!r}",
+                hint="a component writes only its own files; share content through fragments "
+                "in uts_contribute",
+            )
+        self._files[posix] = GeneratedFile(data, self._owner, executable)
+
+    def dependency(self, requirement: str, group: str | None = None) -> NoReturn:
+        raise self._too_late("dependency")
+
+    def fragment(self, slot: str, value: Any, key: str | None = None) -> NoReturn:
+        raise self._too_late("fragment")
+
+    def templates(self, directory: Path) -> NoReturn:
+        raise self._too_late("templates")
+
+    def _too_late(self, method: str) -> PluginError:
+        return PluginError(
+            f"component {self._owner!r} calls out.{method}() in uts_finalize, after every "
+            "template has rendered: it would be lost",
+            hint=f"call out.{method}() in uts_contribute; uts_finalize may only write "
+            "the component's own files (out.file)",
+        )

@@ -13,7 +13,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -22,11 +22,17 @@ import jinja2
 
 from uts import __version__
 from uts.cache import cache_dir, store
-from uts.errors import RenderError, decode_utf8
+from uts.errors import PluginError, RenderError, decode_utf8
 from uts.escape import FILTERS, EscapeError
-from uts.model import GeneratedFile, refuse_state_path
+from uts.model import GeneratedFile, TemplateHelpers, refuse_state_path
 
-__all__ = ["TemplateCache", "check_relative", "render_templates", "template_files"]
+__all__ = [
+    "TemplateCache",
+    "check_relative",
+    "merge_helpers",
+    "render_templates",
+    "template_files",
+]
 
 TEMPLATE_SUFFIX = ".jinja"
 _SKIP_DIRS = {"__pycache__"}
@@ -127,9 +133,14 @@ class TemplateCache:
     directory (or with ``UTS_NO_CACHE=1``) everything is compiled in memory.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, names: Iterable[str] = ()) -> None:
         directory = cache_dir("templates")
-        key = hashlib.sha256(os.fsencode(os.path.abspath(root))).hexdigest()[:32]
+        # Code compiled with plugins' helpers is kept apart (see _compiled_with).
+        source = os.fsencode(os.path.abspath(root))
+        extra = sorted(names)
+        if extra:
+            source += b"\0" + ",".join(extra).encode()
+        key = hashlib.sha256(source).hexdigest()[:32]
         self.path = os.path.join(directory, f"{key}.bin") if directory else None
         self.entries: dict[str, tuple[int, int, CodeType]] = {}
         self.dirty = False
@@ -195,13 +206,109 @@ class _Loader(jinja2.BaseLoader):
         return environment.template_class.from_code(environment, code, globals, lambda: True)
 
 
-def render_templates(root: Path, owner: str, variables: dict[str, Any]) -> dict[str, GeneratedFile]:
-    """Render every file under *root* for component *owner*."""
+_FILTER_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", re.ASCII)
+_GLOBAL_NAME = re.compile(r"[A-Za-z_]\w*", re.ASCII)
+
+
+def merge_helpers(given: Iterable[tuple[str, Any]], variables: Iterable[str]) -> TemplateHelpers:
+    """One set of helpers from each component's ``uts_template_helpers`` result.
+
+    *given* pairs a component with what its hook returned; *variables* are the names
+    templates get as variables. A name is one component's: a name given twice, or
+    taken by uts's filters, Jinja's built-ins or a template variable, is an error.
+    """
+    from jinja2.defaults import DEFAULT_NAMESPACE
+    from jinja2.filters import FILTERS as DEFAULT_FILTERS
+    from jinja2.tests import TESTS as DEFAULT_TESTS
+
+    taken: dict[tuple[str, str], str] = {}
+    for name in DEFAULT_FILTERS:
+        taken["filter", name] = "a Jinja built-in filter"
+    for name in FILTERS:
+        taken["filter", name] = "one of uts's own filters"
+    for name in DEFAULT_TESTS:
+        taken["test", name] = "a Jinja built-in test"
+    for name in DEFAULT_NAMESPACE:
+        taken["global", name] = "a Jinja built-in global"
+    for name in variables:
+        taken["global", name] = "a template variable of uts"
+    filters: dict[str, Any] = {}
+    tests: dict[str, Any] = {}
+    globals_: dict[str, Any] = {}
+    for owner, result in given:
+        if result is None:
+            continue
+        if not isinstance(result, TemplateHelpers):
+            raise PluginError(
+                f"component {owner!r}: uts_template_helpers returned "
+                f"{type(result).__name__}, not TemplateHelpers",
+                hint="return uts.plugin.TemplateHelpers(filters=..., tests=..., globals=...)",
+            )
+        for kind, names, into, pattern in (
+            ("filter", result.filters, filters, _FILTER_NAME),
+            ("test", result.tests, tests, _FILTER_NAME),
+            ("global", result.globals, globals_, _GLOBAL_NAME),
+        ):
+            for name, value in names.items():
+                if not isinstance(name, str) or not pattern.fullmatch(name):
+                    raise PluginError(
+                        f"component {owner!r}: template {kind} name {name!r} is not a name "
+                        "templates can use",
+                        hint="use letters, digits and underscores"
+                        + (" (dots to namespace it)" if kind != "global" else ""),
+                    )
+                if kind != "global" and not callable(value):
+                    raise PluginError(
+                        f"component {owner!r}: template {kind} {name!r} is not callable",
+                        hint="give a function",
+                    )
+                other = taken.get((kind, name))
+                if other is not None:
+                    raise _clash(owner, other, kind, name)
+                taken[kind, name] = owner
+                into[name] = value
+    return TemplateHelpers(filters=filters, tests=tests, globals=globals_)
+
+
+def _clash(owner: str, other: str, kind: str, name: str) -> RenderError:
+    if " " in other:  # uts's or Jinja's own
+        return RenderError(
+            f"component {owner!r} gives template {kind} {name!r}, which is {other}",
+            hint=f"rename it, e.g. {owner.replace('-', '_')}_{name}",
+        )
+    return RenderError(
+        f"components {other!r} and {owner!r} both give template {kind} {name!r}",
+        hint="a helper name belongs to one component: rename one of them",
+    )
+
+
+def _compiled_with(helpers: TemplateHelpers) -> list[str]:
+    """What of *helpers* the compiled code depends on: the filters' and tests' names, and
+    whether each asks for the context (``pass_context``), which Jinja decides at compile
+    time."""
+    return [
+        f"{kind}:{name}:{getattr(function, 'jinja_pass_arg', '')}"
+        for kind, functions in (("filter", helpers.filters), ("test", helpers.tests))
+        for name, function in functions.items()
+    ]
+
+
+def render_templates(
+    root: Path,
+    owner: str,
+    variables: dict[str, Any],
+    helpers: TemplateHelpers | None = None,
+) -> dict[str, GeneratedFile]:
+    """Render every file under *root* for component *owner*, with plugins' *helpers*."""
+    helpers = helpers or TemplateHelpers()
     stats = _checked_stats(root, owner)
-    cache = TemplateCache(root)
+    cache = TemplateCache(root, _compiled_with(helpers))
     loader = _Loader(root, dict(stats), cache)
     env = jinja2.Environment(loader=loader, **_ENV_SETTINGS)
     env.filters.update(FILTERS)
+    env.filters.update(helpers.filters)
+    env.tests.update(helpers.tests)
+    env.globals.update(helpers.globals)
     out: dict[str, GeneratedFile] = {}
     segments: dict[str, str] = {}
     used: set[str] = set()

@@ -78,7 +78,8 @@ def created_summary(root: Path, composition: Composition, plan: Plan) -> str:
         f"{shown}/",
         *_tree(created),
     ]
-    # Steps say where they go ("order", default 50): install, test, migrate, serve.
+    # Steps say where they go ("order"): install, test, migrate, serve. Their slot's
+    # consumer fills in the defaults; a project without it gets them unchecked.
     steps = sorted(
         composition.fragments["next-steps"],
         key=lambda step: step.get("order", 50) if isinstance(step, dict) else 50,
@@ -97,7 +98,7 @@ def created_summary(root: Path, composition: Composition, plan: Plan) -> str:
 def component_info(registry: Registry, name: str) -> dict[str, Any]:
     """Everything ``uts info`` shows about component *name*."""
     from uts.errors import UtsError
-    from uts.model import Context, Contributions, FragmentStore
+    from uts.model import Context, Contributions, FragmentStore, slot_declarations
     from uts.render import TEMPLATE_SUFFIX, template_files
     from uts.resolve import resolve, resolve_options
 
@@ -132,6 +133,7 @@ def component_info(registry: Registry, name: str) -> dict[str, Any]:
             for option in component.options
         ],
         "files": files,
+        "slots": [_slot_info(slot) for slot in component.slots],
         "fragments": [],
     }
     metadata = registry.metadata
@@ -139,7 +141,7 @@ def component_info(registry: Registry, name: str) -> dict[str, Any]:
         order = resolve(metadata, [name]).order
         options = {n: resolve_options(metadata[n], {}) for n in order}
         ctx = Context("example", "example", "", "", options, "")
-        store = FragmentStore()
+        store = FragmentStore(declared=slot_declarations(metadata[n] for n in order))
         registry.contribute(name, ctx, Contributions(name, store))
     except UtsError as error:
         data["fragments_error"] = error.message
@@ -151,6 +153,25 @@ def component_info(registry: Registry, name: str) -> dict[str, Any]:
         data["files"] += [p.removesuffix(TEMPLATE_SUFFIX) for p in template_files(directory, name)]
     data["files"] += sorted(store.files)
     return data
+
+
+def _slot_info(slot: Any) -> dict[str, Any]:
+    from uts.model import NO_DEFAULT, type_name
+
+    return {
+        "name": slot.name,
+        "help": slot.help,
+        "fields": [
+            {
+                "name": field.name,
+                "type": type_name(field.type),
+                "required": field.required,
+                "default": None if field.default is NO_DEFAULT else field.default,
+                "help": field.help,
+            }
+            for field in slot.fields
+        ],
+    }
 
 
 def format_info(data: dict[str, Any]) -> str:
@@ -173,6 +194,15 @@ def format_info(data: dict[str, Any]) -> str:
     lines.append("files:" if data["files"] else "files: none")
     lines += [f"  {path}" for path in data["files"]]
     lines.append("")
+    if data["slots"]:
+        lines.append("slots it reads (fragments other components give it):")
+        for slot in data["slots"]:
+            fields = ", ".join(
+                f"{field['name']}: {field['type']}" + ("" if field["required"] else "?")
+                for field in slot["fields"]
+            )
+            lines.append(f"  {slot['name']} {{{fields}}}")
+        lines.append("")
     if data.get("fragments_error"):
         lines.append(f"fragments: (cannot show: {data['fragments_error']})")
     else:

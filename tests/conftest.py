@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from uts import commit as commit_module
-from uts.model import Component, Context, Contributions
+from uts.model import Component, Context, Contributions, OwnFiles
 from uts.plugin import impl
 from uts.plugin.manager import Registry, registry_from
 
@@ -30,7 +30,7 @@ class FakePlugin:
         component: Component,
         contribute: Callable[[Context, Contributions], None] | None = None,
         configure: Callable[[Context], None] | None = None,
-        finalize: Callable[[Context, Any, Contributions], None] | None = None,
+        finalize: Callable[[Context, Any, OwnFiles], None] | None = None,
     ) -> None:
         self.component = component
         self._contribute = contribute
@@ -52,7 +52,7 @@ class FakePlugin:
             self._contribute(ctx, out)
 
     @impl
-    def uts_finalize(self, ctx: Context, files: Any, out: Contributions) -> None:
+    def uts_finalize(self, ctx: Context, files: Any, out: OwnFiles) -> None:
         if self._finalize:
             self._finalize(ctx, files, out)
 

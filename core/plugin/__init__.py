@@ -45,7 +45,9 @@ from uts.model import (
     GeneratedFile,
     Host,
     Option,
+    OwnFiles,
     Slot,
+    TemplateHelpers,
 )
 
 __all__ = [
@@ -60,7 +62,9 @@ __all__ = [
     "Host",
     "Migration",
     "Option",
+    "OwnFiles",
     "Slot",
+    "TemplateHelpers",
     "impl",
 ]
 

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import pluggy
 
 from uts.errors import PluginError, ResolutionError, UtsError
-from uts.model import Component, Context, Contributions
+from uts.model import Component, Context, Contributions, OwnFiles
 from uts.plugin import PROJECT_NAME
 from uts.plugin import spec as hookspecs
 
@@ -220,30 +220,31 @@ class Registry:
                 self.on_error(failure)
 
     def configure(self, name: str, ctx: Context) -> None:
-        self._call(name, "uts_configure", ctx=ctx)
+        self.call(name, "uts_configure", ctx=ctx)
 
     def contribute(self, name: str, ctx: Context, out: Contributions) -> None:
-        self._call(name, "uts_contribute", ctx=ctx, out=out)
+        self.call(name, "uts_contribute", ctx=ctx, out=out)
 
-    def finalize(self, name: str, ctx: Context, files: Any, out: Contributions) -> None:
-        self._call(name, "uts_finalize", ctx=ctx, files=files, out=out)
+    def template_helpers(self, name: str, ctx: Context) -> Any:
+        return self.call(name, "uts_template_helpers", ctx=ctx)
+
+    def finalize(self, name: str, ctx: Context, files: Any, out: OwnFiles) -> None:
+        self.call(name, "uts_finalize", ctx=ctx, files=files, out=out)
 
     def migrate(self, name: str, from_version: str, to_version: str, project: Any) -> None:
-        self._call(
+        self.call(
             name, "uts_migrate", from_version=from_version, to_version=to_version, project=project
         )
 
-    def _call(self, name: str, hook: str, **kwargs: Any) -> Any:
-        # One plugin at a time, in the resolved order the caller chooses, so that every
-        # result and every failure is attributed to its component (pluggy#485).
-        function = _impl_function(self.pm, self.components[name].plugin, hook)
-        if function is None:
-            return None
-        # As pluggy does: an implementation names only the arguments it needs.
-        wanted = inspect.signature(function).parameters
-        kwargs = {key: value for key, value in kwargs.items() if key in wanted}
+    def call(self, name: str, hook: str, **kwargs: Any) -> Any:
+        """Call component *name*'s implementation of *hook* (None if it has none).
+
+        The typed methods above are the way core code calls hooks; this is what they
+        share. Pass every argument of the hook's spec: pluggy hands each implementation
+        only the ones it names, so a spec can grow without breaking older plugins.
+        """
         try:
-            return function(**kwargs)
+            return _call_plugin(self.pm, self.components[name].plugin, hook, kwargs)
         except UtsError as error:
             if f"{name!r}" not in error.message and name not in error.message.split():
                 error.message = f"component {name!r}: {error.message}"
@@ -260,6 +261,77 @@ class Registry:
                 f"component {name!r} {what}",
                 hint=f"this is a bug in the plugin {name!r}; --debug shows the traceback",
             ) from error
+
+
+def _call_plugin(pm: pluggy.PluginManager, plugin: object, hook: str, kwargs: Any) -> Any:
+    """Call *plugin*'s implementation of *hook* through pluggy, and no other plugin's.
+
+    One plugin at a time, in the resolved order the caller chooses, so that every
+    result and every failure is attributed to its component (pluggy#485).
+    """
+    impls = getattr(pm.hook, hook).get_hookimpls()
+    if not any(impl.plugin is plugin for impl in impls):
+        return None
+    others = [impl.plugin for impl in impls if impl.plugin is not plugin]
+    results = pm.subset_hook_caller(hook, others)(**kwargs)
+    # pluggy leaves None results out: a hook that returned None gives [].
+    return results[0] if results else None
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_ORDER = "uts calls one component at a time, in resolved order (its requirements first)"
+_REFUSED_OPTIONS = {
+    "tryfirst": _ORDER,
+    "trylast": _ORDER,
+    "wrapper": f"{_ORDER}, so there is no other implementation to wrap",
+    "hookwrapper": f"{_ORDER}, so there is no other implementation to wrap",
+}
+
+
+def _check_hooks(pm: pluggy.PluginManager, plugin: object) -> None:
+    """Refuse, with one line, hook implementations uts would not call as written.
+
+    pluggy's options that order or wrap implementations (``tryfirst``, ``trylast``,
+    ``wrapper``, ``hookwrapper``) mean nothing when each component is called alone,
+    and an implementation of a hook uts does not have would never run. ``specname``
+    is honoured, and ``optionalhook=True`` lets a plugin implement a hook that only
+    newer uts versions have (older ones ignore it).
+    """
+    seen: dict[str, str] = {}
+    for attr in dir(plugin):
+        opts = pm.parse_hookimpl_opts(plugin, attr)
+        if opts is None:
+            continue
+        hook = opts.get("specname") or attr
+        for option, why in _REFUSED_OPTIONS.items():
+            if opts.get(option):
+                raise PluginError(
+                    f"its {hook} uses the hook option {option}=True, which uts does not "
+                    f"support: {why}",
+                    hint=f"drop {option}=True from @impl on {attr}",
+                )
+        caller = getattr(pm.hook, hook, None)
+        spec = caller.spec if caller is not None else None
+        if spec is None:
+            if opts.get("optionalhook"):
+                continue
+            raise PluginError(
+                f"unknown hook {hook!r}",
+                hint="check the name against docs/plugins.md, or mark a hook that only newer "
+                "uts versions have with @impl(optionalhook=True)",
+            )
+        if hook in seen:
+            raise PluginError(f"it implements {hook} twice ({seen[hook]} and {attr})")
+        seen[hook] = attr
+        parameters = inspect.signature(getattr(plugin, attr)).parameters.values()
+        named = [p.name for p in parameters if p.kind in _POSITIONAL and p.default is p.empty]
+        unknown = [arg for arg in named if arg not in (*spec.argnames, *spec.kwargnames)]
+        if unknown:
+            raise PluginError(
+                f"its {hook} asks for {', '.join(map(repr, unknown))}, which the hook does "
+                f"not pass (it passes {', '.join(spec.argnames)})",
+                hint="name only arguments of the hook's spec (docs/plugins.md)",
+            )
 
 
 def _passes_through(error: BaseException) -> bool:
@@ -281,16 +353,6 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, SystemExit):
         return f"it called sys.exit({error.code!r})"
     return f"{type(error).__name__}: {error}"
-
-
-def _impl_function(
-    pm: pluggy.PluginManager, plugin: object, hook: str
-) -> Callable[..., Any] | None:
-    caller = getattr(pm.hook, hook)
-    for hookimpl in caller.get_hookimpls():
-        if hookimpl.plugin is plugin:
-            return hookimpl.function  # type: ignore[no-any-return]
-    return None
 
 
 def _env_list(name: str) -> set[str]:
@@ -400,23 +462,22 @@ def _register(
     if not isinstance(plugin, ModuleType | type) and not hasattr(plugin, "uts_component"):
         raise PluginError(f"entry point {name!r} does not point at a module or plugin object")
     pm = registry.pm
-    pm.register(plugin, name=name)
+    _check_hooks(pm, plugin)
     try:
-        for hookimpl in pm.get_hookcallers(plugin) or []:
-            if hookimpl.spec is None:
-                raise PluginError(f"unknown hook {hookimpl.name!r}")
-        declare = _impl_function(pm, plugin, "uts_component")
-        if declare is None:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as error:  # what _check_hooks does not foresee
+        raise PluginError(" ".join(str(error).split())) from error
+    try:
+        if not any(impl.plugin is plugin for impl in pm.hook.uts_component.get_hookimpls()):
             raise PluginError("it implements no uts_component hook")
-        component = declare()
+        component = _call_plugin(pm, plugin, "uts_component", {})
         if not isinstance(component, Component):
             raise PluginError(f"uts_component returned {type(component).__name__}, not Component")
         if component.name != name:
             raise PluginError(
                 f"it declares component {component.name!r} under entry-point name {name!r}"
             )
-        recipes = _impl_function(pm, plugin, "uts_recipes")
-        shipped = [Path(path) for path in (recipes() if recipes else [])]
+        shipped = [Path(path) for path in _call_plugin(pm, plugin, "uts_recipes", {}) or []]
         for path in shipped:
             if path.stem != name and not path.stem.startswith(name + "-"):
                 raise PluginError(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pluggy
 
 from uts.migrate import Migration
-from uts.model import Component, Context, Contributions
+from uts.model import Component, Context, Contributions, OwnFiles, TemplateHelpers
 
 _spec = pluggy.HookspecMarker("uts")
 
@@ -26,6 +26,7 @@ __all__ = [
     "uts_finalize",
     "uts_migrate",
     "uts_recipes",
+    "uts_template_helpers",
 ]
 
 # Phase: declare -----------------------------------------------------------------------
@@ -109,16 +110,39 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     """
 
 
+@_spec
+def uts_template_helpers(ctx: Context) -> TemplateHelpers | None:
+    """Give Jinja filters, tests and globals to every template of the project.
+
+    Called once per active component, after ``uts_contribute`` and before any template
+    renders. Put logic that several templates need into a named, tested function
+    instead of copying a Jinja expression. Every template of the project sees every
+    active component's helpers (a template may use one of a component it requires). A
+    name belongs to one component: a name two components give, or that uts's own
+    filters, Jinja's built-ins or the template variables already use, is an error
+    naming both sides.
+
+    :param ctx: the project.
+    :return: a ``TemplateHelpers(filters={...}, tests={...}, globals={...})``, or ``None``.
+
+    .. versionadded:: 0.2
+    """
+
+
 # Phase: finalize ----------------------------------------------------------------------
 
 
 @_spec
-def uts_finalize(ctx: Context, files: Mapping[str, bytes], out: Contributions) -> None:
+def uts_finalize(ctx: Context, files: Mapping[str, bytes], out: OwnFiles) -> None:
     """See every file of the plan before it is written; add or replace your own files.
 
     :param ctx: the project.
     :param files: project-relative path to content, for every file of the plan.
-    :param out: write files owned by this component (``out.file``).
+    :param out: writes files owned by this component (``out.file``). Writing another
+        component's file, or calling ``dependency``, ``fragment`` or ``templates`` (too
+        late: every template has rendered), raises a ``PluginError`` naming the component.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+       ``out`` is an ``OwnFiles``: what ``Contributions`` silently dropped here is refused.
     """

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from uts.escape import py_str
-from uts.plugin import Component, Context, Contributions, impl
+from uts.plugin import Component, Context, Contributions, Field, Slot, impl
 
 PLACEHOLDER = "change-this-to-a-long-random-secret-key"
 """Default of every secret setting; the generated ``Settings`` refuses it in production."""
@@ -65,7 +65,32 @@ def setting(
         {"name": name, "type": annotation, "default": source, "doc": doc, "secret": secret},
         key=name,
     )
-    out.fragment("env", {"name": name.upper(), "value": shown, "comment": doc}, key=name.upper())
+    env = {"name": name.upper(), "value": shown, "comment": doc, "secret": secret}
+    out.fragment("env", env, key=name.upper())
+
+
+SLOTS = (
+    Slot(
+        "settings",
+        "A field of the generated `Settings` class; use `setting()` of "
+        "`uts_plugins.config`, which adds the matching `env` fragment too.",
+        fields=(
+            Field("name", help="The field's name, snake_case (the variable is upper case)."),
+            Field("type", help="Its annotation, as Python source (`int`, `SecretStr`)."),
+            Field("default", help="Its default, as Python source."),
+            Field("doc", help="One plain sentence: the field's docstring."),
+            Field(
+                "secret",
+                bool,
+                required=False,
+                default=False,
+                help="A `SecretStr` whose placeholder is refused outside development and "
+                "tests (`SECRETS`); deployment files generate or ask for it.",
+            ),
+        ),
+        keyed="the name",
+    ),
+)
 
 
 @impl
@@ -78,6 +103,7 @@ def uts_component() -> Component:
         conflicts=(),
         options=(),
         templates=Path(__file__).parent / "templates",
+        slots=SLOTS,
     )
 
 

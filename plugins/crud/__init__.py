@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from uts.errors import OptionError
-from uts.plugin import Component, Context, Contributions, Option, impl
+from uts.plugin import Component, Context, Contributions, Field, Option, Slot, impl
 
 _IDENTIFIER = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
 # Longer names would push generated lines past the line length the templates are laid
@@ -82,6 +82,27 @@ _TAKEN_CLASSES = frozenset(
 )
 
 
+SLOTS = (
+    Slot(
+        "resources",
+        "A REST resource's spellings (`resource_names()` of `uts_plugins.crud` computes "
+        "them): crud's templates render theirs, and monitoring counts its creations.",
+        fields=(
+            Field("component", help="The component that provides it; templates pick theirs by it."),
+            Field("name", help="Singular snake_case name (`order_line`)."),
+            Field("plural", help="Plural snake_case name (`order_lines`)."),
+            Field("model", help="The model class (`OrderLine`)."),
+            Field("models", help="The plural in CamelCase (`OrderLines`)."),
+            Field("label", help="Singular words (`order line`)."),
+            Field("a_label", help="With its article (`an order line`)."),
+            Field("labels", help="Plural words (`order lines`)."),
+            Field("path", help="Its URL path (`/order-lines`)."),
+        ),
+        keyed="the name",
+    ),
+)
+
+
 @impl
 def uts_component() -> Component:
     return Component(
@@ -107,6 +128,7 @@ def uts_component() -> Component:
             ),
         ),
         templates=Path(__file__).parent / "templates",
+        slots=SLOTS,
     )
 
 

@@ -47,7 +47,7 @@ def uts_component() -> Component:
             Slot(
                 "health",
                 "Components that need the probes GET /health/live and /health/ready.",
-                (Field("component"),),
+                (Field("component", help="The component that needs them (its name)."),),
             ),
             Slot(
                 "health-checks",

@@ -11,8 +11,8 @@ It knows no other component; they reach the cluster through the slots it declare
 serves, every ``k8s-workloads`` fragment becomes a Deployment of its own
 (``templates/workload``: same image, settings and hardening; celery's worker and beat),
 and ``k8s-env`` sets what a setting is in the cluster. The settings are read at render
-time from the ``env`` and ``settings`` fragments, so the ConfigMap follows the
-components of the project; which of them are secret is decided in
+time from the ``env`` fragments, so the ConfigMap follows the components of the
+project; :func:`cluster_env` (a template global) decides which of them are secret, for
 ``configmap.yaml.jinja`` and ``secrets.env.example.jinja``. Nothing is written to files
 other components own except through the ``readme`` and ``next-steps`` slots and the
 ``k8s-requirements`` dependencies (database's PostgreSQL driver).
@@ -20,13 +20,16 @@ other components own except through the ``readme`` and ``next-steps`` slots and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from uts.errors import OptionError
+from uts.errors import OptionError, RenderError
 from uts.model import Field, Slot
-from uts.plugin import Component, Context, Contributions, Option, impl
+from uts.plugin import Component, Context, Contributions, Option, TemplateHelpers, impl
+
+if TYPE_CHECKING:  # the plugin loads without Jinja (uts check, outdated)
+    from jinja2 import Environment
 
 # An OCI repository (registry host optional, lower case), and a tag that is not "latest".
 IMAGE = (
@@ -141,6 +144,65 @@ def skipped(options: Mapping[str, Any], fragments: Mapping[str, Any]) -> dict[st
 def slug(ctx: Context) -> str:
     """The project name as a Kubernetes object name (an RFC 1123 label)."""
     return ctx.project_name.lower().replace("_", "-").replace(".", "-")
+
+
+def cluster_env(
+    env: list[Mapping[str, Any]],
+    k8s_env: list[Mapping[str, Any]],
+    sensitive: Callable[[Mapping[str, Any]], bool],
+) -> list[dict[str, Any]]:
+    """Every setting as the cluster gets it: ``{name, value, comment, secret, generate}``.
+
+    The ``env`` settings in their order, then the ``k8s-env`` ones no ``env`` fragment
+    names. A ``k8s-env`` fragment gives a setting its value in the cluster, and says
+    whether it is secret when it says so; otherwise it is when *sensitive* says so of
+    it, with that value. ``generate``: a ``SecretStr`` setting, whose value is best a
+    long random one.
+    """
+    named = {entry["name"] for entry in env}
+    cluster: dict[str, Mapping[str, Any]] = {}
+    for entry in k8s_env:
+        cluster.setdefault(entry["name"], entry)
+    settings = []
+    for entry in [*env, *(entry for entry in k8s_env if entry["name"] not in named)]:
+        override = cluster.get(entry["name"])
+        value = str(entry["value"] if override is None else override["value"])
+        secret = bool(sensitive({**entry, "value": value}))
+        if override is not None and "secret" in override:
+            secret = bool(override["secret"])
+        settings.append(
+            {
+                "name": entry["name"],
+                "value": value,
+                "comment": entry.get("comment", ""),
+                "secret": secret,
+                "generate": bool(entry.get("secret")),
+            }
+        )
+    return settings
+
+
+def _cluster_env(
+    environment: Environment, env: list[Mapping[str, Any]], k8s_env: list[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """:func:`cluster_env` with the ``sensitive`` test of the component reading ``env``."""
+    sensitive = environment.tests.get("sensitive")
+    if sensitive is None:
+        raise RenderError(
+            "kubernetes needs the template test 'sensitive' (whether an env setting is a "
+            "secret), which the component that reads the env slot gives; none does here",
+            hint="add the component that writes .env.example",
+        )
+    return cluster_env(env, k8s_env, cast("Callable[[Mapping[str, Any]], bool]", sensitive))
+
+
+@impl
+def uts_template_helpers(ctx: Context) -> TemplateHelpers:
+    from jinja2 import pass_environment
+
+    return TemplateHelpers(
+        globals={"cluster_env": pass_environment(_cluster_env), "k8s_name": slug(ctx)}
+    )
 
 
 @impl

@@ -3,12 +3,9 @@
 ``models/`` (tables), ``schemas/`` (what the API reads and returns), ``repositories/``
 (data access, with a generic ``BaseRepository``), ``services/`` (business rules),
 ``api/deps.py`` (dependencies) and ``api/v1/`` (the versioned router and its endpoint
-modules). Other components fill it through fragment slots:
-
-- ``models``: ``{"module", "names"}``, table models ``models/__init__.py`` imports, so
-  that importing ``<package>.models`` registers every table (Alembic relies on it);
-- ``api-v1-routers``: ``{"module", "attr"}``, routers mounted under ``/api/v1``;
-- ``api-deps``: ``{"module", "names"}``, dependencies re-exported by ``api/deps.py``.
+modules). Other components fill it through the slots it declares (:data:`SLOTS`):
+``models`` (tables ``models/__init__.py`` imports), ``api-v1-routers`` (routers mounted
+under ``/api/v1``) and ``api-deps`` (dependencies ``api/deps.py`` re-exports).
 
 It conflicts with ``crud``, the flat MVP resource: both define ``<package>.models``.
 """
@@ -17,7 +14,38 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uts.plugin import Component, Context, Contributions, impl
+from uts.plugin import Component, Context, Contributions, Field, Slot, impl
+
+SLOTS = (
+    Slot(
+        "models",
+        "Table models `models/__init__.py` imports, so that importing the models package "
+        "registers every table (Alembic relies on it).",
+        fields=(
+            Field("module", help="The module that defines them (dotted)."),
+            Field("names", list, help="The model classes' names (strings)."),
+        ),
+        keyed="a model name",
+    ),
+    Slot(
+        "api-v1-routers",
+        "A router `api/v1/router.py` mounts under `/api/v1`.",
+        fields=(
+            Field("module", help="The endpoint module (dotted)."),
+            Field("attr", help="The router's name in that module."),
+        ),
+        keyed="the module",
+    ),
+    Slot(
+        "api-deps",
+        "Dependencies `api/deps.py` re-exports, so endpoints import all of them from there.",
+        fields=(
+            Field("module", help="The module that defines them (dotted)."),
+            Field("names", list, help="The names to re-export (strings)."),
+        ),
+        keyed="the module",
+    ),
+)
 
 
 @impl
@@ -30,6 +58,7 @@ def uts_component() -> Component:
         conflicts=("crud",),
         options=(),
         templates=Path(__file__).parent / "templates",
+        slots=SLOTS,
     )
 
 

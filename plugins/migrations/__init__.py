@@ -2,17 +2,34 @@
 
 ``alembic/env.py`` reads ``DATABASE_URL`` from the settings, imports every model
 through ``<package>.models`` and uses batch mode on SQLite. The initial revision
-``0001`` creates the tables other components declare in the ``initial-migration``
-fragment slot: ``{"table", "upgrade", "downgrade"}``, the bodies being Alembic
-operations (``op.``, ``sa.``, ``sqlmodel.``) as ``alembic revision --autogenerate``
-writes them, so that ``alembic check`` finds no drift.
+``0001`` creates the tables other components give in the ``initial-migration`` slot
+(:data:`SLOTS`: Alembic operations as ``alembic revision --autogenerate`` writes them,
+so that ``alembic check`` finds no drift).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from uts.plugin import Component, Context, Contributions, impl
+from uts.plugin import Component, Context, Contributions, Field, Slot, impl
+
+SLOTS = (
+    Slot(
+        "initial-migration",
+        "A table the initial revision `alembic/versions/0001_initial.py` creates (a revision "
+        "a database ran is never rewritten: later tables need revisions of their own).",
+        fields=(
+            Field("table", help="The table's name, for the revision's docstring."),
+            Field(
+                "upgrade",
+                help="Alembic operations creating it (`op.`, `sa.`, `sqlmodel.`), as "
+                "`alembic revision --autogenerate` writes them, so `alembic check` finds no drift.",
+            ),
+            Field("downgrade", help="The operations dropping it, run in reverse order."),
+        ),
+        keyed="the table",
+    ),
+)
 
 
 @impl
@@ -32,6 +49,7 @@ def uts_component() -> Component:
             "for tables a new component brings, add a revision: "
             'alembic revision --autogenerate -m "..." && alembic upgrade head'
         ),
+        slots=SLOTS,
     )
 
 

@@ -2,22 +2,122 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from uts.plugin import Component, Context, Contributions, impl
+from uts.plugin import Component, Context, Contributions, Field, Slot, TemplateHelpers, impl
+
+SLOTS = (
+    Slot(
+        "env",
+        "One environment variable the service reads: a line of `.env.example` and a row of "
+        "the README's configuration table (deployment components read them too).",
+        fields=(
+            Field("name", help="The variable's name, upper case (`REDIS_URL`)."),
+            Field("value", help="Its default, as `.env.example` shows it."),
+            Field(
+                "comment",
+                required=False,
+                default="",
+                help="One line on what it means: the comment above it and the README's text.",
+            ),
+            Field(
+                "secret",
+                bool,
+                required=False,
+                default=False,
+                help="A secret the service needs set (a `SecretStr` setting): deployment "
+                "files ask for it or generate it and never ship it in plain configuration.",
+            ),
+        ),
+        keyed="the variable's name",
+    ),
+    Slot(
+        "readme",
+        "A section of `README.md`, in component order.",
+        fields=(
+            Field("title", help="The section's heading."),
+            Field("body", help="Its Markdown text."),
+        ),
+    ),
+    Slot(
+        "next-steps",
+        "A command to run after `uts new`: printed by `uts new` and shown in the README's "
+        "quick start, both sorted by `order` (ties keep component order).",
+        fields=(
+            Field("text", help="What the command does, one sentence."),
+            Field("command", help="The shell command."),
+            Field(
+                "order",
+                int,
+                required=False,
+                default=50,
+                help="Where it goes: install 10, test 20, migrate 30, serve 90, deploy 95.",
+            ),
+            Field(
+                "readme",
+                bool,
+                required=False,
+                default=True,
+                help="Whether the README shows it too (false when the quick start does already).",
+            ),
+        ),
+    ),
+    Slot(
+        "gitignore",
+        "A commented block of `.gitignore` patterns.",
+        fields=(
+            Field("comment", help="The comment line above the patterns."),
+            Field("patterns", list, help="The patterns (strings), one line each."),
+        ),
+    ),
+    Slot(
+        "pytest-plugins",
+        "A fixture module `tests/conftest.py` registers in `pytest_plugins`.",
+        fields=(Field("module", help="Its dotted name (`tests.fixtures.redis`)."),),
+        keyed="the module",
+    ),
+)
 
 
 @impl
 def uts_component() -> Component:
     return Component(
         name="project",
-        version="0.2.0",
+        version="0.3.0",
         summary="Package skeleton: pyproject (hatchling, ruff, pytest, mypy), README, tests.",
         requires=(),
         conflicts=(),
         options=(),
         templates=Path(__file__).parent / "templates",
+        slots=SLOTS,
     )
+
+
+_SECRET_SUFFIXES = ("_PASSWORD", "_SECRET", "_TOKEN")
+
+
+def is_sensitive(entry: Mapping[str, Any]) -> bool:
+    """Whether an ``env`` entry is a secret, which deployment files keep out of plain config.
+
+    It is when it says so (``secret``: a ``SecretStr`` setting), when its name ends in
+    ``_PASSWORD``, ``_SECRET`` or ``_TOKEN``, or when it ends in ``_URL`` and its value
+    is not an ``http(s)`` URL (database and broker URLs carry credentials). The
+    template test ``sensitive``: ``{% if setting is sensitive %}``,
+    ``fragments["env"] | reject("sensitive")``.
+    """
+    name, value = str(entry["name"]), str(entry.get("value", ""))
+    return (
+        bool(entry.get("secret"))
+        or name.endswith(_SECRET_SUFFIXES)
+        or (name.endswith("_URL") and not value.startswith(("http://", "https://")))
+    )
+
+
+@impl
+def uts_template_helpers() -> TemplateHelpers:
+    return TemplateHelpers(tests={"sensitive": is_sensitive})
 
 
 @impl

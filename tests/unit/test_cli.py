@@ -212,6 +212,23 @@ def test_info_lists_options_requirements_files_and_fragments(uts: Uts) -> None:
     assert any(item["slot"] == "dependencies" for item in data["fragments"])
 
 
+def test_info_shows_the_slots_a_component_reads(uts: Uts) -> None:
+    result = uts("info", "project")
+    assert result.code == 0, result.err
+    assert "  next-steps {text: str, command: str, order: int?, readme: bool?}" in result.out
+    data = json.loads(uts("info", "project", "--json").out)
+    steps = next(slot for slot in data["slots"] if slot["name"] == "next-steps")
+    order = next(field for field in steps["fields"] if field["name"] == "order")
+    assert order == {
+        "name": "order",
+        "type": "int",
+        "required": False,
+        "default": 50,
+        "help": order["help"],
+    }
+    assert json.loads(uts("info", "database", "--json").out)["slots"] == []
+
+
 def test_missing_required_option_without_terminal_is_an_error(
     uts: Uts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -200,7 +200,7 @@ def test_finalize_cannot_replace_another_components_file(tmp_path: Path) -> None
         out.file("pyproject.toml", "")
 
     thief = FakePlugin(Component(name="thief", version="1", summary=""), finalize=steal)
-    with pytest.raises(RenderError, match=r"'base' and 'thief' both write pyproject.toml"):
+    with pytest.raises(PluginError, match=r"'thief' writes pyproject.toml in uts_finalize, but"):
         compose(make_registry(base(tmp_path), thief), spec("base", "thief"))
 
 

@@ -345,9 +345,9 @@ def test_format_1_is_upgraded_on_the_first_command_once(
 def test_a_format_1_project_keeps_working_after_its_upgrade(uts: Uts, legacy: Path) -> None:
     before = snapshot(legacy)
     dry = uts("add", "crud", "--project", legacy, "--dry-run")
-    # project 0.1.0 wrote it; 0.2.0 (no version footer in the README) is installed
+    # project 0.1.0 wrote it; 0.3.0 (no version footer in the README) is installed
     assert dry.code == 11, dry.err
-    assert "state here is format 1" in dry.err and "project 0.1.0 → 0.2.0" in dry.err
+    assert "state here is format 1" in dry.err and "project 0.1.0 → 0.3.0" in dry.err
     assert snapshot(legacy) == before
 
     assert uts("status", "--project", legacy).code == 0  # upgrades
@@ -365,7 +365,7 @@ def test_the_upgrade_records_what_uts_new_records_now(
     uts: Uts, legacy: Path, tmp_path: Path
 ) -> None:
     assert uts("status", "--project", legacy).code == 0
-    assert uts("update", "--project", legacy).code == 0  # project 0.1.0 → 0.2.0
+    assert uts("update", "--project", legacy).code == 0  # project 0.1.0 → 0.3.0
     fresh = tmp_path / "fresh"
     assert uts("new", "demo", "--without", "crud", "--dir", fresh, "--no-input").code == 0
 
