@@ -86,10 +86,10 @@ SLOTS = (
         "connection out of a pod is refused by the NetworkPolicies in `networkpolicy.yaml`.",
         (
             Field("name", str, True, "What is reached, e.g. `database`."),
-            Field("ports", list, True, "The TCP ports, e.g. `[5432]`."),
+            Field("ports", list[int], True, "The TCP ports, e.g. `[5432]`."),
             Field(
                 "pods",
-                list,
+                list[str],
                 False,
                 "Which pods: `api` (the app) and `k8s-workloads` names; default every one.",
             ),
@@ -128,7 +128,7 @@ SKIPS = {
 """checkov checks the Deployments skip (``checkov.io/skip`` annotations), with the reason
 the annotation and the README give: the digest check while the image is pinned by tag
 only, the secrets-as-files check when no component reads secrets from files
-(``k8s-secret-files``). The common ``deployment.yaml`` spells the same reasons."""
+(``k8s-secret-files``). Templates read them as the global ``k8s_skips``."""
 
 
 def skipped(options: Mapping[str, Any], fragments: Mapping[str, Any]) -> dict[str, str]:
@@ -201,7 +201,11 @@ def uts_template_helpers(ctx: Context) -> TemplateHelpers:
     from jinja2 import pass_environment
 
     return TemplateHelpers(
-        globals={"cluster_env": pass_environment(_cluster_env), "k8s_name": slug(ctx)}
+        globals={
+            "cluster_env": pass_environment(_cluster_env),
+            "k8s_name": slug(ctx),
+            "k8s_skips": SKIPS,
+        }
     )
 
 
@@ -320,7 +324,7 @@ def _workloads(ctx: Context, fragments: Mapping[str, Any], out: Contributions) -
         "k8s_namespace": options["namespace"] or name,
         "options": options,
         "secret_files": secret_files,
-        "skips": SKIPS,
+        "k8s_skips": SKIPS,
     }
     for item in fragments["k8s-requirements"]:
         out.dependency(item["requirement"])

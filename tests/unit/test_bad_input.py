@@ -17,6 +17,7 @@ from uts.engine import ProjectSpec, compose, package_name
 from uts.errors import OptionError, RecipeError, RenderError, UsageError
 from uts.model import Component, Context, Contributions, Option
 from uts.recipe import find_recipes, load_recipe
+from uts_plugins.database import uts_component as database_component
 
 Uts = Callable[..., Result]
 COMMANDS = [["status"], ["diff"], ["add", "monitoring"], ["remove", "crud"]]
@@ -63,6 +64,7 @@ def cut(path: Path, at: str, before: str, after: str) -> None:
 
 PROJECT = ".uts/project.toml"
 DATABASE = ".uts/components/database.toml"  # version, order, provider, [options], [files]
+DATABASE_VERSION = f'version = "{database_component().version}"'
 
 
 def sub(path: Path, pattern: str, new: str) -> None:
@@ -139,8 +141,8 @@ STATE_DAMAGE: dict[str, tuple[Callable[[Path], object], list[str]]] = {
         lambda r: (shutil.rmtree(r / ".uts/components"), (r / ".uts/components").write_text("")),
         [".uts/components", "not a directory"],
     ),
-    "version = 5": (_database('version = "0.1.0"', "version = 5"), ["database.toml:1:", "version"]),
-    "version missing": (_database('version = "0.1.0"\n', ""), ["database.toml", "version"]),
+    "version = 5": (_database(DATABASE_VERSION, "version = 5"), ["database.toml:1:", "version"]),
+    "version missing": (_database(DATABASE_VERSION + "\n", ""), ["database.toml", "version"]),
     "order = '2'": (_database("order = 2", 'order = "2"'), ["database.toml:2:", "order"]),
     "order = true": (_database("order = 2", "order = true"), ["database.toml:2:", "order"]),
     "provider = 5": (

@@ -16,7 +16,7 @@ import yaml
 from tests.conftest import FakePlugin
 from uts.engine import ProjectSpec, compose
 from uts.errors import PluginError
-from uts.model import Component, Context, Contributions, GeneratedFile, Slot
+from uts.model import Component, Context, Contributions, GeneratedFile, Slot, matches
 from uts.plugin.manager import load_registry, registry_from
 
 CONSUMERS = ("docker", "ci", "kubernetes", "terraform")
@@ -126,7 +126,7 @@ def test_every_builtin_fragment_in_an_infrastructure_slot_fits_its_declaration()
                         if field.required:
                             assert field.name in value, (name, field.name)
                         if field.name in value:
-                            assert isinstance(value[field.name], field.type), (name, field)
+                            assert matches(value[field.name], field.type), (name, field)
     assert fragments["migrate"] == [{"command": ["alembic", "upgrade", "head"]}]
 
 
