@@ -85,7 +85,9 @@ def machine() -> str:
     """CPU, cores, OS, Python and tool versions, as markdown bullet lines."""
     cores = os.cpu_count() or 0
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
-    tools = ", ".join(f"{name} {_version(name)}" for name in ("uts", "copier", "cookiecutter", "cruft"))
+    tools = ", ".join(
+        f"{name} {_version(name)}" for name in ("uts", "copier", "cookiecutter", "cruft")
+    )
     return "\n".join(
         [
             f"- CPU: {_cpu_model()}, {cores} cores ({usable} usable); load average "

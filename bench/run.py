@@ -19,7 +19,7 @@ from bench import envs, scenarios
 from bench.report import Row, machine, markdown
 from bench.timing import PERTURBING, BenchError
 
-GROUPS = ("startup", "render", "real", "discovery", "add", "update")
+GROUPS = ("startup", "render", "real", "discovery", "add", "adopt", "update")
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 
 
@@ -85,6 +85,9 @@ def _build(args: argparse.Namespace, ctx: scenarios.Context) -> list[scenarios.G
         groups.append(scenarios.discovery_group(ctx, args.plugins))
     if "add" in args.only:
         groups.append(scenarios.add_monitoring_group(ctx))
+    if "adopt" in args.only:
+        _say("copying a foreign project, with and without 10,000 extra files ...")
+        groups.append(scenarios.adopt_group(ctx))
     if "update" in args.only:
         _say("building the update scenario (two releases, three projects) ...")
         groups += scenarios.update_group(ctx)
@@ -108,8 +111,8 @@ def _notes(args: argparse.Namespace, groups: list[scenarios.Group]) -> list[str]
         "process; peak RSS is the largest ru_maxrss (wait4) over the counted runs.",
         "median ÷ uts: startup rows against `uts --version`, render rows against `uts new`, "
         "plugin-discovery rows against the same command with 0 plugins, `uts add` rows "
-        "against 0 user files, update rows against `uts update`, `uts outdated`/`uts check` "
-        "against `uts list`.",
+        "against 0 user files, `uts adopt` rows against 0 extra files, update rows against "
+        "`uts update`, `uts outdated`/`uts check` against `uts list`.",
     ]
     if checked:
         notes.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -100,12 +101,43 @@ def startup_group(ctx: Context) -> Group:
     ]:
         command = _command(label, [exe, *args]) if exe else None
         group.add(label, command, "" if exe else "not installed", ref)
+    # A Tab in bash, as typer's completion script asks: a component name (no plugin
+    # imported), then an option name (its one plugin imported).
+    for label, words in [
+        ("uts Tab: new demo --with c", "uts new demo --with c"),
+        ("uts Tab: new demo --set crud.", "uts new demo --set crud."),
+    ]:
+        env = {"_UTS_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "4"}
+        command = _command(label, [tools.uts], env=env) if tools.uts else None
+        group.add(label, command, "" if tools.uts else "not installed", ref)
     group.add(
         "floor: python -c pass",
         _command("floor: python -c pass", [tools.python, "-c", "pass"]),
         ref=ref,
     )
+    _pytest_rows(ctx, group)
     return group
+
+
+def _pytest_rows(ctx: Context, group: Group) -> None:
+    """What uts.testing (loaded in every pytest run where uts is installed) costs a run of
+    one trivial test that uses none of its fixtures: with it, and without (``-p no:uts``)."""
+    import importlib.util
+
+    suite = ctx.work / "pytest-startup"
+    suite.mkdir(parents=True, exist_ok=True)
+    (suite / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    (suite / "pytest.ini").write_text("[pytest]\n")
+    has_pytest = importlib.util.find_spec("pytest") is not None
+    base = [ctx.tools.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(suite)]
+    for label, extra in (
+        ("pytest, one test (uts.testing loaded)", []),
+        ("pytest, one test, -p no:uts", ["-p", "no:uts"]),
+    ):
+        command = _command(label, [*base, *extra]) if has_pytest else None
+        group.add(
+            label, command, "" if has_pytest else "not installed", "pytest, one test, -p no:uts"
+        )
 
 
 def _cookiecutter_config(root: Path) -> Path:
@@ -310,6 +342,42 @@ def add_monitoring_group(ctx: Context) -> Group:
 
 
 # --- end of HOOK ----------------------------------------------------------------------------
+
+
+ADOPT_FIXTURE = envs.REPO / "tests" / "fixtures" / "foreign" / "routers_pkg"
+ADOPT_EXTRA_FILES = (0, 10_000)
+
+
+def adopt_group(ctx: Context) -> Group:
+    """``uts adopt`` then ``uts add monitoring`` on a foreign project (tests/fixtures/foreign/
+    routers_pkg) as it is and with 10,000 extra files: the cost must not grow with them."""
+    group = Group("uts adopt + add monitoring")
+    uts = ctx.tools.uts
+    labels = [f"uts adopt; uts add monitoring, {n:,} extra files" for n in ADOPT_EXTRA_FILES]
+    if uts is None:
+        for label in labels:
+            group.add(label, None, "not installed")
+        return group
+    for label, count in zip(labels, ADOPT_EXTRA_FILES, strict=True):
+        base = ctx.work / "adopt" / f"base-{count}"
+        _clear(base)
+        shutil.copytree(ADOPT_FIXTURE, base)
+        for number in range(count):  # Python too: modules nobody imports are never read
+            name = f"m{number:05d}.py" if number % 2 else f"f{number:05d}.txt"
+            synth.write_tree(base / "data" / f"d{number % 100:02d}", {name: f"x = {number}\n"})
+        project = ctx.work / "adopt" / f"run-{count}"
+
+        def reset(base: Path = base, project: Path = project) -> None:
+            _clear(project)
+            shutil.copytree(base, project, symlinks=True)
+
+        where = shlex.quote(str(project))
+        script = f"{shlex.quote(uts)} adopt -C {where} >/dev/null && "
+        script += f"{shlex.quote(uts)} add monitoring -C {where}"
+        command = Command(label, ["sh", "-c", script], cwd=None, prepare=reset)
+        run_once(command, ctx.log)
+        group.add(label, command, ref=labels[0])
+    return group
 
 
 UPDATE_SIZE, UPDATE_CHANGED = 200, 20

@@ -174,6 +174,10 @@ class Adoption:
 
             def load(kind: Any, table: dict[str, Any]) -> Any:
                 values = {k.replace("-", "_"): v for k, v in table.items()}
+                for key, value in values.items():
+                    wanted = {"line": int, "groups": list}.get(key, str)
+                    if not isinstance(value, wanted) or isinstance(value, bool):
+                        raise ValueError(f"[{kind.__name__}] {key} must be a {wanted.__name__}")
                 unknown = set(values) - set(kind._fields)
                 missing = set(kind._fields) - set(values) - _OPTIONAL - set(kind._field_defaults)
                 if unknown or missing:
@@ -315,8 +319,8 @@ def _candidates(project: _Project, module: ModuleScan, only: str | None = None) 
         factory = project.resolve_callable(qualified)
         if factory is not None or attr == only:
             found.append(_Candidate(module, attr, line, factory))
-    for name, factory in module.factories.items():
-        found.append(_Candidate(module, name, factory.line, (module, factory)))
+    for name, definition in module.factories.items():
+        found.append(_Candidate(module, name, definition.line, (module, definition)))
     return [c for c in found if only is None or c.attr == only]
 
 
@@ -563,7 +567,7 @@ def adopt_project(
     bases of later merges, which git finds too once they are committed).
     """
     from uts import journal
-    from uts.adopted import HOST, RECORD_KEY, adopted_spec, is_adopted
+    from uts.adopted import HOST, adopted_spec, is_adopted
     from uts.commit import commit
     from uts.engine import compose
     from uts.objects import blob_id, store_objects
@@ -606,7 +610,15 @@ def adopt_project(
     edited = [adoption.packaging.dependency_file]
     if adoption.insertion is not None:
         edited.insert(0, adoption.insertion.file)
-    originals = {path: (root / path).read_bytes() for path in edited}
+    originals: dict[str, bytes] = {}
+    for path in edited:
+        try:
+            originals[path] = (root / path).read_bytes()
+        except OSError as error:
+            raise UtsError(
+                f"{root / path}: cannot read it: {error.strerror or error}",
+                hint="uts adopt records this file, which components edit: make it readable",
+            ) from error
     record = adoption.to_dict()
     record["originals"] = {path: blob_id(data) for path, data in originals.items()}
     composition = compose(
@@ -633,7 +645,6 @@ def adopt_project(
             action = "update" if previous is not None else "create"
             echo(f"dry run: would write {names} ({action}); nothing was written")
         return
-    assert RECORD_KEY in composition.state
     store_objects(originals.values())
     if written:
         with journal.locked(root):

@@ -47,8 +47,9 @@ def is_adopted(tool: Mapping[str, Any]) -> bool:
 def host_from_record(record: Mapping[str, Any]) -> Host:
     """``ctx.host`` for an adopted project, from its ``[adopt]`` record."""
     from uts.adopt import Adoption
+    from uts.state import PROJECT_FILE
 
-    adoption = Adoption.from_dict(record)
+    adoption = Adoption.from_dict(record, f"{PROJECT_FILE} [{RECORD_KEY}]")
     app, layout, packaging = adoption.app, adoption.layout, adoption.packaging
     package_dir = app.file.rpartition("/")[0]
     if app.file.endswith("/__init__.py") or app.file == "__init__.py":

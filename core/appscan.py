@@ -147,8 +147,8 @@ class _Scanner:
         if isinstance(node.names, libcst.ImportStar):
             return
         for alias in node.names:
-            name = alias.name.value  # type: ignore[union-attr]
-            local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
+            name = alias.evaluated_name
+            local = alias.evaluated_alias or name
             self.info.imports[local] = f"{base}.{name}"
             self.info.referenced.add(f"{base}.{name}")
 

@@ -19,7 +19,7 @@ from uts.errors import (
 )
 from uts.merge import Conflict, merge3_bytes
 from uts.model import Component
-from uts.plan import Change, Confinement, Plan
+from uts.plan import Action, Change, Confinement, Plan
 from uts.plugin.manager import Registry
 from uts.pyproject import update_pyproject
 from uts.report import listing
@@ -175,13 +175,13 @@ def spec_for_remove(
             )
         removed |= dependants
     while True:  # requirements nobody asked for and nobody needs any more
-        needed = {
+        required = {
             req
             for other in components
             if other not in removed
             for req in _requires(metadata, other)
         }
-        orphans = {n for n in spec.auto if n not in removed and n not in needed and n != keeper}
+        orphans = {n for n in spec.auto if n not in removed and n not in required and n != keeper}
         if not orphans:
             break
         removed |= orphans
@@ -392,6 +392,6 @@ def _record(changes: list[Change], composition: Composition, records: Mapping[st
     for index, change in enumerate(changes):
         if change.path in state:
             new = state[change.path].content
-            action = "create" if change.old is None else "update"
+            action: Action = "create" if change.old is None else "update"
             action = "keep" if change.old == new else action
             changes[index] = change._replace(action=action, new=new)

@@ -10,6 +10,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from uts import __version__
+from uts.completion import (
+    component_names,
+    option_names,
+    project_component_names,
+    recipe_names,
+)
 from uts.errors import UsageError, UtsError
 from uts.report import printable
 
@@ -22,7 +28,7 @@ app = typer.Typer(
     name="uts",
     help="Compose Python service projects from pluggable components.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -122,6 +128,16 @@ def _parse_sets(values: list[str]) -> dict[str, dict[str, str]]:
     return options
 
 
+SetOption = Annotated[
+    list[str],
+    typer.Option(
+        "--set",
+        help="Set an option: COMPONENT.OPTION=VALUE (repeatable).",
+        autocompletion=option_names,
+    ),
+]
+
+
 def _interactive(no_input: bool) -> bool:
     return not no_input and sys.stdin.isatty() and sys.stdout.isatty()
 
@@ -130,18 +146,30 @@ def _interactive(no_input: bool) -> bool:
 def new(
     name: Annotated[str, typer.Argument(help="Project name; the package name is derived from it.")],
     recipe: Annotated[
-        str, typer.Option("--recipe", "-r", help="Recipe name or path to a TOML file.")
+        str,
+        typer.Option(
+            "--recipe",
+            "-r",
+            help="Recipe name or path to a TOML file.",
+            autocompletion=recipe_names,
+        ),
     ] = "mvp",
     directory: Annotated[
         Path | None, typer.Option("--dir", "-d", help="Where to create it (default: ./NAME).")
     ] = None,
-    with_: Annotated[list[str], typer.Option("--with", help="Add a component (repeatable).")] = [],  # noqa: B006
+    with_: Annotated[
+        list[str],
+        typer.Option(
+            "--with", help="Add a component (repeatable).", autocompletion=component_names
+        ),
+    ] = [],  # noqa: B006
     without: Annotated[
-        list[str], typer.Option("--without", help="Drop a component (repeatable).")
+        list[str],
+        typer.Option(
+            "--without", help="Drop a component (repeatable).", autocompletion=component_names
+        ),
     ] = [],  # noqa: B006
-    set_: Annotated[
-        list[str], typer.Option("--set", help="Set an option: COMPONENT.OPTION=VALUE (repeatable).")
-    ] = [],  # noqa: B006
+    set_: SetOption = [],  # noqa: B006
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan and diff; write nothing.")
     ] = False,
@@ -159,16 +187,18 @@ def new(
     from uts.commit import commit
     from uts.engine import ProjectSpec, compose, package_name
     from uts.plan import plan_new
-    from uts.recipe import find_recipes, load_recipe
+    from uts.recipe import check_recipe, find_recipes, load_recipe
 
     package_name(name)
     registry = _registry()
     chosen = load_recipe(recipe, find_recipes(lookup=registry.recipes_named))
+    sets = _parse_sets(set_)
+    check_recipe(chosen, registry, with_, without, sets)
     # The recipe's values for a component dropped with --without go with it.
     options: dict[str, dict[str, Any]] = {
         k: dict(v) for k, v in chosen.options.items() if k not in without
     }
-    for component, values in _parse_sets(set_).items():
+    for component, values in sets.items():
         options.setdefault(component, {}).update(values)
     spec = ProjectSpec(
         project_name=name,
@@ -234,7 +264,7 @@ def list_(
     from uts.plugin.manager import load_registry
 
     registry = load_registry()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": name,
             "version": loaded.component.version,
@@ -266,13 +296,28 @@ def list_(
 @app.command()
 def recipes(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    check: Annotated[
+        str | None,
+        typer.Option(
+            "--check",
+            metavar="RECIPE",
+            autocompletion=recipe_names,
+            help="Validate one recipe (a file or a name) as 'uts new' would, and say ok.",
+        ),
+    ] = None,
 ) -> None:
     """List the recipes: built-in tiers and those shipped by plugins."""
-    from uts.recipe import find_recipes, load_recipe
+    from uts.recipe import check_recipe, find_recipes, load_recipe
 
     registry = _registry()
+    if check is not None:
+        checked = load_recipe(check, find_recipes(lookup=registry.recipes_named))
+        check_recipe(checked, registry)
+        count = len(checked.components)
+        _line(f"ok: {checked.path}: recipe {checked.name!r} ({count} components)")
+        return
     available = find_recipes(registry.recipe_files)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for ref in sorted(available):
         loaded = load_recipe(ref, available)
         rows.append(
@@ -298,7 +343,9 @@ def recipes(
 
 @app.command()
 def info(
-    component: Annotated[str, typer.Argument(help="Component name.")],
+    component: Annotated[
+        str, typer.Argument(help="Component name.", autocompletion=component_names)
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show a component: options, requirements, conflicts, files and fragments."""
@@ -400,7 +447,7 @@ def diff(
 ) -> None:
     """Show what the user changed compared with what uts wrote, as a unified diff."""
     from uts.change import render_recorded
-    from uts.plan import Change, Plan
+    from uts.plan import Action, Change, Plan
     from uts.state import find_project
 
     root = find_project(project or Path.cwd())
@@ -424,7 +471,7 @@ def diff(
                 notes.append(f"note: {item.path} changed, but what uts wrote there is unknown")
                 continue
             current = state.read(item.path) if item.status == "modified" else None
-            action = "update" if current is not None else "delete"
+            action: Action = "update" if current is not None else "delete"
             changes.append(Change(item.path, action, item.owner, bases[item.path], current))
         return Plan(state.root, changes).diff(), notes
 
@@ -436,6 +483,15 @@ def diff(
 
 STATE_DIR = ".uts/"
 """Where uts keeps its own state: shown as one summary line, never as a diff."""
+
+
+def _stale_lock(report: Any) -> str | None:
+    """An adopted project's lock file, when the change edits its dependency file."""
+    record = report.state.tool.get("adopt") if report.state is not None else None
+    packaging = record.get("packaging", {}) if isinstance(record, dict) else {}
+    lock, dependencies = packaging.get("lock"), packaging.get("dependency-file")
+    changed = {change.path for change in report.plan.effective}
+    return lock if isinstance(lock, str) and dependencies in changed else None
 
 
 def _apply_change(
@@ -462,6 +518,9 @@ def _apply_change(
             + (f" ({hint})" if hint else ""),
             err=True,
         )
+    lock = _stale_lock(report)
+    if lock:
+        _line(f"note: uts does not touch {lock}: regenerate it after this change", err=True)
     for path in report.unknown_base:
         _line(
             f"note: {path}: what uts wrote there is unknown (not in git, the object cache, "
@@ -569,10 +628,10 @@ def _conflict_mode(value: str) -> bool:
 
 @app.command()
 def add(
-    components: Annotated[list[str], typer.Argument(help="Components to add.")],
-    set_: Annotated[
-        list[str], typer.Option("--set", help="Set an option: COMPONENT.OPTION=VALUE (repeatable).")
-    ] = [],  # noqa: B006
+    components: Annotated[
+        list[str], typer.Argument(help="Components to add.", autocompletion=component_names)
+    ],
+    set_: SetOption = [],  # noqa: B006
     project: ProjectOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the diff; write nothing.")
@@ -611,7 +670,10 @@ def add(
 
 @app.command()
 def remove(
-    components: Annotated[list[str], typer.Argument(help="Components to remove.")],
+    components: Annotated[
+        list[str],
+        typer.Argument(help="Components to remove.", autocompletion=project_component_names),
+    ],
     project: ProjectOption = None,
     cascade: Annotated[
         bool, typer.Option("--cascade", help="Also remove components that require these.")
@@ -646,7 +708,11 @@ def remove(
 @app.command()
 def update(
     components: Annotated[
-        list[str], typer.Argument(help="Components to update (default: every outdated one).")
+        list[str],
+        typer.Argument(
+            help="Components to update (default: every outdated one).",
+            autocompletion=project_component_names,
+        ),
     ] = [],  # noqa: B006
     project: ProjectOption = None,
     dry_run: Annotated[
@@ -874,6 +940,27 @@ def repair(
         )
 
 
+plugin_app = typer.Typer(help="Write plugins: third-party components.", no_args_is_help=True)
+app.add_typer(plugin_app, name="plugin")
+
+
+@plugin_app.command("new")
+def plugin_new(
+    name: Annotated[str, typer.Argument(help="Component name, e.g. redis-cache.")],
+    directory: Annotated[
+        Path | None, typer.Option("--dir", "-d", help="Where to write it (default: ./uts-NAME).")
+    ] = None,
+) -> None:
+    """Write a plugin distribution for component NAME, ready to install and test."""
+    import uts_plugins
+    from uts.scaffold import write_plugin
+
+    target = directory if directory is not None else Path(f"uts-{name}")
+    files = write_plugin(name, target, list(uts_plugins.BUILTINS))
+    typer.echo(f"created {len(files)} files in {target}")
+    typer.echo(f'next: cd {target} && pip install -e ".[test]" && pytest')
+
+
 def run(argv: list[str]) -> int:
     """Run the CLI; turn errors into one line plus a hint and a documented exit code."""
     global _command_line
@@ -896,6 +983,8 @@ def run(argv: list[str]) -> int:
         return error.exit_code
     except typer.Exit as done:
         return int(done.exit_code)
+    except SystemExit as done:  # how typer ends shell completion and --install-completion
+        return done.code if isinstance(done.code, int) else int(done.code is not None)
     except typer.TyperException as error:
         show = getattr(error, "show", None)
         if show is not None:

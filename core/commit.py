@@ -264,6 +264,13 @@ def _missing_dirs(root: Path, directory: str, seen: set[str], dirs: list[str]) -
     dirs.extend(reversed(missing))
 
 
+def _staged(entry: Entry) -> str:
+    """The temporary name of *entry*'s new content: every create and update has one."""
+    if entry.stage is None:
+        raise AssertionError(f"nothing staged for a {entry.action}")
+    return entry.stage
+
+
 def _apply(
     root: Path,
     targets: list[tuple[Path, Change]],
@@ -294,9 +301,9 @@ def _apply(
         if entry.action == "delete":
             os.unlink(target)
         elif entry.action == "update":
-            os.replace(os.path.join(root, entry.stage), target)
+            os.replace(os.path.join(root, _staged(entry)), target)
         else:  # create, never over a file that appeared meanwhile (link refuses)
-            stage = os.path.join(root, entry.stage)
+            stage = os.path.join(root, _staged(entry))
             os.link(stage, target)
             _check_signals()
             os.unlink(stage)

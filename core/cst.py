@@ -8,8 +8,8 @@ statements and gives back the bytes the module had before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, cast
 
 from uts.errors import ConflictError, UtsError
 
@@ -98,9 +98,15 @@ def _factory(module: cst.Module, function: str, path: str) -> cst.FunctionDef:
     )
 
 
+def _suite(node: cst.FunctionDef) -> list[cst.BaseStatement]:
+    """The statements of a factory's body (an indented block: a one-line body has no
+    ``return`` line of its own, and :func:`_factory_return` refuses it)."""
+    return cast("list[cst.BaseStatement]", list(node.body.body))
+
+
 def _factory_return(node: cst.FunctionDef, variable: str, path: str) -> int:
     """The index of the factory's final ``return <variable>``; refuses any other shape."""
-    body = list(node.body.body)  # type: ignore[union-attr]
+    body = _suite(node)
     if body and _returned_name(body[-1]) == variable:
         return len(body) - 1
     raise UtsError(
@@ -122,7 +128,7 @@ def insert_wiring(
     module = parse_module(source, path)
     new = _statements(code, module)
     if function is None:
-        body = list(module.body)
+        body: list[cst.BaseStatement] = list(module.body)
         anchor = next((i for i, node in enumerate(body) if _assigns(node, variable)), None)
         if anchor is None:
             raise UtsError(
@@ -137,7 +143,7 @@ def insert_wiring(
         body[anchor + 1 : anchor + 1] = new
         return module.with_changes(body=body).code
     factory = _factory(module, function, path)
-    inner = list(factory.body.body)  # type: ignore[union-attr]
+    inner = _suite(factory)
     position = _factory_return(factory, variable, path)
     if (
         position >= len(code)
@@ -184,12 +190,12 @@ def remove_wiring(
     """
     module = parse_module(source, path)
     if function is None:
-        body = list(module.body)
+        body: list[cst.BaseStatement] = list(module.body)
         anchor = next((i for i, node in enumerate(body) if _assigns(node, variable)), None)
         where = None if anchor is None else anchor + 1
         return module.with_changes(body=_without_run(module, body, code, path, where)).code
     factory = _factory(module, function, path)
-    inner = list(factory.body.body)  # type: ignore[union-attr]
+    inner = _suite(factory)
     where = len(inner) - 1 - len(code) if _returned_name(inner[-1]) == variable else None
     inner = _without_run(module, inner, code, path, where)
     changed = factory.with_changes(body=factory.body.with_changes(body=inner))
@@ -225,25 +231,111 @@ def _import_position(body: Sequence[cst.BaseStatement]) -> int:
     return position
 
 
-def add_imports(source: str, path: str, imports: Sequence[str]) -> str:
+def add_imports(
+    source: str, path: str, imports: Sequence[str], first_party: Collection[str] | None = None
+) -> str:
     """*source* with the import lines *imports* after its own leading imports.
 
-    Lines already there at top level are not added twice.
+    With *first_party* (the project's own top-level names), each line goes where
+    isort (ruff's ``I001`` with its default settings) wants it: in the first-party
+    section, in order, a new section of its own when there is none yet. Lines already
+    there at top level are not added twice.
     """
     module = parse_module(source, path)
-    body = list(module.body)
+    body: list[cst.BaseStatement] = list(module.body)
     missing = [line for line in imports if _find_run(module, body, [line]) < 0]
     if not missing:
         return source
-    position = _import_position(body)
-    body[position:position] = _statements(missing, module)
+    if first_party is None:
+        position = _import_position(body)
+        body[position:position] = _statements(missing, module)
+        return module.with_changes(body=body).code
+    for statement in _statements(missing, module):
+        body = _insert_sorted(body, statement, set(first_party))  # type: ignore[arg-type]
     return module.with_changes(body=body).code
+
+
+_FUTURE, _STDLIB, _THIRD_PARTY, _FIRST_PARTY, _LOCAL = range(5)
+
+
+def _import_key(node: cst.SimpleStatementLine, first_party: set[str]) -> tuple[int, int, str, str]:
+    """isort's order of an import line: its section, ``import`` before ``from``, the module,
+    the first name it imports (ruff gives each ``as`` name a line of its own)."""
+    import sys
+
+    import libcst
+
+    small = node.body[0]
+    names = small.names if isinstance(small, libcst.Import | libcst.ImportFrom) else ()
+    first = _name(names[0].name).lower() if isinstance(names, Sequence) and names else ""
+    if isinstance(small, libcst.ImportFrom):
+        if small.relative:
+            return (_LOCAL, 1, "." * len(small.relative) + _name(small.module), first)
+        name, kind = _name(small.module), 1
+    else:
+        name, kind = _name(cast("cst.Import", small).names[0].name), 0  # import lines only
+    top = name.split(".")[0]
+    if name == "__future__":
+        section = _FUTURE
+    elif top in first_party:
+        section = _FIRST_PARTY
+    elif top in sys.stdlib_module_names:
+        section = _STDLIB
+    else:
+        section = _THIRD_PARTY
+    return (section, kind, name.lower(), first)
+
+
+def _name(node: cst.BaseExpression | None) -> str:
+    import libcst
+
+    if isinstance(node, libcst.Name):
+        return node.value
+    if isinstance(node, libcst.Attribute):
+        return f"{_name(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _insert_sorted(
+    body: list[cst.BaseStatement], statement: cst.SimpleStatementLine, first_party: set[str]
+) -> list[cst.BaseStatement]:
+    import libcst
+
+    start = 1 if body and _is_docstring(body[0]) else 0
+    end = start
+    while end < len(body) and _is_import_line(body[end]):
+        end += 1
+    key = _import_key(statement, first_party)
+    keys = [_import_key(body[i], first_party) for i in range(start, end)]  # type: ignore[arg-type]
+    later = next((i for i, other in enumerate(keys) if other > key), len(keys))
+    index = start + later
+    same_before = later > 0 and keys[later - 1][0] == key[0]
+    same_after = later < len(keys) and keys[later][0] == key[0]
+    if same_before:  # inside its section: no blank line of its own
+        new = statement.with_changes(leading_lines=())
+    elif same_after:  # first of its section: it takes the section's blank lines
+        follower = body[index]
+        new = statement.with_changes(leading_lines=follower.leading_lines)  # type: ignore[attr-defined]
+        body = [*body[:index], follower.with_changes(leading_lines=()), *body[index + 1 :]]
+    else:  # a section of its own, after a blank line unless it opens the module
+        blank = [libcst.EmptyLine()] if index > start else []
+        new = statement.with_changes(leading_lines=blank)
+        if index < len(body) and index < end:
+            follower = body[index]
+            if not follower.leading_lines:  # type: ignore[attr-defined]
+                lines = [libcst.EmptyLine()]
+                body = [
+                    *body[:index],
+                    follower.with_changes(leading_lines=lines),
+                    *body[index + 1 :],
+                ]
+    return [*body[:index], new, *body[index:]]
 
 
 def remove_imports(source: str, path: str, imports: Sequence[str]) -> str:
     """Undo :func:`add_imports` for the lines it added (the caller records which)."""
     module = parse_module(source, path)
-    body = list(module.body)
+    body: list[cst.BaseStatement] = list(module.body)
     for line in imports:
         body = _without_run(module, body, [line], path)
     return module.with_changes(body=body).code

@@ -140,7 +140,8 @@ def compose(registry: Registry, spec: ProjectSpec, ask: Ask | None = None) -> Co
         [*variables, "options"],
     )
     for name in resolution.order:
-        directories = [metadata[name].templates] if metadata[name].templates else []
+        own = metadata[name].templates
+        directories = [own] if own else []
         directories += [path for owner, path in store.template_dirs if owner == name]
         for directory in directories:
             rendered = render_templates(

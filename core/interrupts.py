@@ -51,7 +51,7 @@ def _handle(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _unraisable(unraisable: object) -> None:
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
     """Re-deliver a signal whose KeyboardInterrupt Python had to swallow.
 
     A signal handler runs between any two bytecodes, also inside a weakref callback or

@@ -79,7 +79,7 @@ def merge3_bytes(base: bytes, yours: bytes, theirs: bytes, path: str = "") -> Me
 
     keyed = keyed_format(path)
     if keyed is not None:
-        merged = merge_keyed(*texts, keyed)
+        merged = merge_keyed(texts[0], texts[1], texts[2], keyed)
         if merged is not None:
             return MergeResult(merged.encode("utf-8"))
     lines = [text.splitlines(keepends=True) for text in texts]

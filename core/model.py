@@ -104,7 +104,7 @@ class Option:
             )
         # ASCII semantics: \d is 0-9 and \w is [A-Za-z0-9_], not every script's digits
         # and letters, which would reach file names, image tags and URLs.
-        if self.pattern is not None and not re.fullmatch(self.pattern, value, re.ASCII):
+        if self.pattern is not None and not re.fullmatch(self.pattern, str(value), re.ASCII):
             raise OptionError(
                 f"option {where} value {value!r} does not match {self.pattern}",
                 hint=self.help or f"use a value matching {self.pattern}",

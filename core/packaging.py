@@ -119,7 +119,9 @@ def detect_packaging(root: Path, data: dict[str, Any] | None) -> Packaging:
         groups.append("tool.poetry.dev-dependencies")
     main = _main_requirements(requirements)
     static = isinstance(project, dict) and "dependencies" not in project.get("dynamic", [])
-    if static and ("dependencies" in project or ("dependencies" not in poetry and main is None)):
+    if static and (
+        "dependencies" in (project or {}) or ("dependencies" not in poetry and main is None)
+    ):
         others = [f for f in requirements if f != "requirements.txt"]
         return Packaging("pep621", backend, "pyproject.toml", (*groups, *others), lock)
     if isinstance(poetry.get("dependencies"), dict):

@@ -11,7 +11,7 @@ from typing import Literal, NamedTuple
 from uts.errors import ConflictError, WriteError
 from uts.model import GeneratedFile
 
-__all__ = ["Change", "Confinement", "Plan", "plan_new"]
+__all__ = ["Action", "Change", "Confinement", "Plan", "plan_new"]
 
 Action = Literal["create", "update", "delete", "keep"]
 

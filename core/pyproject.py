@@ -104,7 +104,9 @@ def _groups(doc: tomlkit.TOMLDocument, source: _Source) -> dict[str | None, list
     project = doc.get("project", {})
     if not isinstance(project, Mapping):
         raise source.fail("[project] must be a table", "project")
-    groups = {None: _requirements(source, project.get("dependencies", []), "dependencies")}
+    groups: dict[str | None, list[str]] = {
+        None: _requirements(source, project.get("dependencies", []), "dependencies")
+    }
     optional = project.get("optional-dependencies", {})
     if not isinstance(optional, Mapping):
         raise source.fail(

@@ -6,12 +6,22 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from uts.errors import RecipeError, decode_utf8
-from uts.resolve import suggest
+from uts.errors import OptionError, RecipeError, decode_utf8
+from uts.resolve import resolve, suggest
 
-__all__ = ["Recipe", "RecipeIndex", "builtin_recipe_dir", "find_recipes", "load_recipe"]
+if TYPE_CHECKING:
+    from uts.plugin.manager import Registry
+
+__all__ = [
+    "Recipe",
+    "RecipeIndex",
+    "builtin_recipe_dir",
+    "check_recipe",
+    "find_recipes",
+    "load_recipe",
+]
 
 _KEYS = {"name", "description", "extends", "components", "exclude", "options"}
 _DECODE_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -26,6 +36,11 @@ class Recipe(NamedTuple):
     options: dict[str, dict[str, Any]]
     path: Path | None = None
     source: str = "built-in"
+    exclude: tuple[str, ...] = ()
+    """Components the recipe excludes (and no recipe extending it lists again)."""
+    where: dict[tuple[str, ...], str] = {}  # noqa: RUF012 (a NamedTuple field default, never mutated)
+    """``file:line`` each ``("component", name)``, ``("exclude", name)``,
+    ``("options", component)`` and ``("option", component, key)`` comes from."""
 
 
 def builtin_recipe_dir() -> Path:
@@ -50,7 +65,9 @@ class RecipeIndex(Mapping[str, tuple[Path, str]]):
         self._found = {
             path.stem: (path, "built-in") for path in sorted(builtin_recipe_dir().glob("*.toml"))
         }
-        self._shipped = shipped if callable(shipped) else (lambda: shipped)
+        self._shipped: Callable[[], Iterable[tuple[Path, str]]] | None = (
+            shipped if callable(shipped) else (lambda: shipped)
+        )
         self._lookup = lookup
 
     def _add(self, shipped: Iterable[tuple[Path, str]]) -> None:
@@ -111,6 +128,40 @@ def _fail(path: Path, text: str, key: str | None, reason: str, hint: str) -> Rec
     line = _line_of(text, key) if key else None
     where = f"{path}:{line}" if line else str(path)
     return RecipeError(f"{where}: {reason}", hint=hint)
+
+
+def _at(path: Path, line: int | None) -> str:
+    return f"{path}:{line}" if line else str(path)
+
+
+def _name_line(text: str, key: str, name: str) -> int | None:
+    """The line of *name* (quoted) in the list under *key*, else the line of *key*."""
+    start = _line_of(text, key)
+    quoted = re.compile(rf"""["']{re.escape(name)}["']""")
+    for number, line in enumerate(text.splitlines()[(start or 1) - 1 :], start=start or 1):
+        if quoted.search(line):
+            return number
+    return start
+
+
+def _option_lines(
+    text: str, component: str, keys: Iterable[str]
+) -> tuple[int | None, dict[str, int]]:
+    """The line of ``[options.COMPONENT]`` and of each of its *keys* under it."""
+    header = re.compile(rf"""^\s*\[\s*options\s*\.\s*["']?{re.escape(component)}["']?\s*\]""")
+    wanted = set(keys)
+    found: dict[str, int] = {}
+    table: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if header.match(line):
+            table = number
+        elif table is not None and line.lstrip().startswith("["):
+            break
+        elif table is not None:
+            key = line.partition("=")[0].strip().strip("\"'")
+            if key in wanted and key not in found:
+                found[key] = number
+    return table or _line_of(text, "options"), found
 
 
 def _read(path: Path) -> tuple[dict[str, Any], str]:
@@ -183,6 +234,15 @@ def load_recipe(
     _check(path, text, data)
     options = {name: dict(values) for name, values in data.get("options", {}).items()}
     components = list(data.get("components", []))
+    where: dict[tuple[str, ...], str] = {}
+    for name in components:
+        where["component", name] = _at(path, _name_line(text, "components", name))
+    for name, values in options.items():
+        table, lines = _option_lines(text, name, values)
+        where["options", name] = _at(path, table)
+        for key in values:
+            where["option", name, key] = _at(path, lines.get(key, table))
+    excluded = list(dict.fromkeys(data.get("exclude", [])))
     if "extends" in data:
         base = load_recipe(data["extends"], available, (*_seen, path))
         merged = {name: dict(values) for name, values in base.options.items()}
@@ -190,7 +250,11 @@ def load_recipe(
             merged.setdefault(name, {}).update(values)
         options = merged
         components = [*base.components, *(c for c in components if c not in base.components)]
-    excluded = set(data.get("exclude", []))
+        where = {**base.where, **where}
+        # What the base excludes stays out unless this recipe lists it again.
+        excluded = [*(c for c in base.exclude if c not in components), *excluded]
+    for name in data.get("exclude", []):
+        where["exclude", name] = _at(path, _name_line(text, "exclude", name))
     components = [c for c in dict.fromkeys(components) if c not in excluded]
     options = {name: values for name, values in options.items() if name not in excluded}
     return Recipe(
@@ -200,7 +264,74 @@ def load_recipe(
         options=options,
         path=path,
         source=source,
+        exclude=tuple(dict.fromkeys(excluded)),
+        where=where,
     )
+
+
+def check_recipe(
+    recipe: Recipe,
+    registry: Registry,
+    with_: Iterable[str] = (),
+    without: Iterable[str] = (),
+    sets: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
+    """Refuse, naming the recipe's file and line, what the command line would refuse.
+
+    An unknown component, in ``components`` or ``exclude``; an ``exclude`` of a component
+    another one requires; an option value a component refuses or options for a component
+    that is not in the project. *with_*, *without* and *sets* are the command line's
+    additions: a component it adds back or drops, and an option it sets, are its own.
+    """
+    names = registry.names()
+    with_, without, sets = list(with_), list(without), sets or {}
+    for kind in ("component", "exclude"):
+        listed = recipe.components if kind == "component" else recipe.exclude
+        for name in listed:
+            if name not in names:
+                error = registry.unknown(name)
+                what = "exclude names " if kind == "exclude" and "unknown" in error.message else ""
+                error.message = f"{recipe.where[kind, name]}: {what}{error.message}"
+                raise error
+    removed = {
+        name: f"the recipe's exclude removes ({recipe.where['exclude', name]})"
+        for name in recipe.exclude
+        if name not in with_
+    }
+    removed.update({name: "--without removes" for name in without})
+    resolution = resolve(
+        registry.metadata, [*recipe.components, *with_], list(removed), registry.unknown, removed
+    )
+    for name, values in recipe.options.items():
+        if name in without:
+            continue  # its values go with it
+        if name not in resolution.order:
+            hint = "add it to the recipe's components, or drop its options"
+            if name not in names:
+                hint = suggest(name, names)
+            raise OptionError(
+                f"{recipe.where['options', name]}: options given for {name!r}, which is not "
+                "part of this project",
+                hint=hint,
+            )
+        component = registry.metadata[name]
+        for key, value in values.items():
+            if key in sets.get(name, {}):
+                continue  # the command line's value replaces it
+            try:
+                option = component.option(key)
+                if option is None:
+                    known = [option.name for option in component.options]
+                    raise OptionError(
+                        f"component {name!r} has no option {key!r}",
+                        hint=suggest(key, known) if known else f"{name!r} takes no options",
+                    )
+                option.coerce(value, name)
+            except OptionError as error:
+                error.message = f"{recipe.where['option', name, key]}: {error.message}"
+                if error.hint and "--set" in error.hint:  # the value is the recipe's
+                    error.hint = f"fix {key} under [options.{name}] in the recipe"
+                raise
 
 
 def _locate(

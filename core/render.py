@@ -195,7 +195,7 @@ class _Loader(jinja2.BaseLoader):
                 data = handle.read()
             hint = "save the template as UTF-8, or drop its .jinja suffix to copy it as is"
             source = decode_utf8(data, f"template {name}, line {{line}}", RenderError, hint)
-            return environment.compile(source, name, filename)  # type: ignore[no-any-return]
+            return environment.compile(source, name, filename)
 
         code = self.cache.code(name, info.st_size, info.st_mtime_ns, compile_source)
         if globals is None:  # render_templates: one plain dict for every template, as

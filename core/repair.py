@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from uts.errors import ConflictError, StateError
 from uts.objects import blob_id, matches
-from uts.plan import Change, Plan
+from uts.plan import Action, Change, Plan
 from uts.state import (
     COMPONENT_NAME,
     COMPONENTS_DIR,
@@ -227,6 +227,13 @@ def state_findings(root: Path, registry: Registry | None = None) -> list[str]:
             f"{path}: recorded twice ({_describe(records)}); uts repair decides from a rendering"
         )
     if registry is not None:
+        # What a component stands in for (an adopted project's host: project and fastapi).
+        provided = {
+            other
+            for name in scan.components
+            if name in registry.components
+            for other in registry.metadata[name].provides
+        }
         for name in scan.components:
             if name not in registry.components:
                 continue  # a missing provider is reported by uts check itself
@@ -234,6 +241,7 @@ def state_findings(root: Path, registry: Registry | None = None) -> list[str]:
                 # A requirement whose state file is damaged is reported as such above.
                 if (
                     required not in scan.components
+                    and required not in provided
                     and not (root / component_file(required)).exists()
                 ):
                     found.append(
@@ -346,7 +354,7 @@ def plan_repair(root: Path, registry: Registry) -> RepairReport:
     files = build_state(tool, records)
     for path, item in sorted(files.items()):
         old = _read(root, path)
-        action = "create" if old is None else ("keep" if old == item.content else "update")
+        action: Action = "create" if old is None else ("keep" if old == item.content else "update")
         report.plan.changes.append(Change(path, action, STATE_OWNER, old, item.content))
     return report
 

@@ -33,8 +33,12 @@ def resolve(
     requested: Iterable[str],
     without: Iterable[str] = (),
     unknown: Callable[[str], UtsError] | None = None,
+    removed_by: Mapping[str, str] | None = None,
 ) -> Resolution:
     """Resolve *requested* (minus *without*) against *components*.
+
+    *removed_by* says, per name of *without*, what removes it (``--without removes``
+    by default), for the error when another component requires it.
 
     The order is stable: a component comes after everything it requires, and otherwise
     in the order it was requested; requirements are visited in sorted order. A name
@@ -80,8 +84,9 @@ def resolve(
                     hint=f"install the plugin providing {required!r}, or drop {name!r}",
                 )
             if required in excluded:
+                why = (removed_by or {}).get(required, "--without removes")
                 raise ResolutionError(
-                    f"component {name!r} requires {required!r}, which --without removes",
+                    f"component {name!r} requires {required!r}, which {why}",
                     hint=f"keep {required!r}, or remove {name!r} too",
                 )
             if required not in requested and required not in added_for:

@@ -24,6 +24,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -389,7 +390,7 @@ def parse_component(
         raise bad("executable must be a list of file paths", "executable")
     records: dict[str, Record] = {}
     for rel, oid in files.items():
-        check_entry(lambda rel=rel: _at(path, text, "files", rel), rel)
+        check_entry(partial(_at, path, text, "files", rel), rel)
         if not isinstance(oid, str) or not _HEX.match(oid):
             raise bad(f"the record of {rel!r} is not a git blob id", "files", rel)
         records[rel] = Record(name, oid, rel in executable)
@@ -578,7 +579,8 @@ def find_project(start: Path) -> Path:
         ) from error
     raise StateError(
         f"no uts project at or above {start} ({PROJECT_FILE} not found)",
-        hint="run inside a project made by 'uts new', or pass --project PATH",
+        hint="run inside a project made by 'uts new' or recorded by 'uts adopt' (an existing "
+        "FastAPI project: run 'uts adopt' there first), or pass --project PATH",
     )
 
 

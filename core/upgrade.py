@@ -131,8 +131,10 @@ def _tool_uts(root: Path) -> tuple[dict[str, Any], bytes]:
     tool = data.get("tool")
     tool = tool.get("uts") if isinstance(tool, dict) else None
     components = tool.get("components") if isinstance(tool, dict) else None
-    if not isinstance(components, dict) or not all(
-        isinstance(c, dict) for c in components.values()
+    if (
+        not isinstance(tool, dict)
+        or not isinstance(components, dict)
+        or not all(isinstance(c, dict) for c in components.values())
     ):
         raise bad("[tool.uts] is missing or invalid (each component needs a version)")
     for key in ("recipe", "project-name", "package"):
@@ -178,7 +180,7 @@ def load_legacy(root: Path) -> ProjectState:
             "auto": data.get("auto", False),
             "options": dict(data.get("options", {})),
         }
-    state_tool = {
+    state_tool: dict[str, Any] = {
         "format": STATE_FORMAT,
         **{key: tool[key] for key in ("recipe", "project-name", "package") if key in tool},
         "components": components,

@@ -197,6 +197,16 @@ class Registry:
                 self.ensure(name)
         return [(path, owner) for path, owner in self._recipe_files if path.stem == recipe]
 
+    def recipes_starting(self, prefix: str) -> list[tuple[Path, str]]:
+        """Plugin recipe files whose names start with *prefix* (for shell completion).
+
+        Imports only the plugins whose component name and *prefix* start alike.
+        """
+        for name in self.names():
+            if name.startswith(prefix) or prefix.startswith(name):
+                self.ensure(name)
+        return [(path, owner) for path, owner in self._recipe_files if path.stem.startswith(prefix)]
+
     def get(self, name: str) -> LoadedComponent:
         return self.components[name]
 
@@ -295,43 +305,58 @@ def _check_hooks(pm: pluggy.PluginManager, plugin: object) -> None:
     ``wrapper``, ``hookwrapper``) mean nothing when each component is called alone,
     and an implementation of a hook uts does not have would never run. ``specname``
     is honoured, and ``optionalhook=True`` lets a plugin implement a hook that only
-    newer uts versions have (older ones ignore it).
+    newer uts versions have (older ones ignore it). Reads what pluggy registered.
     """
+    seen: dict[str, str] = {}
+    for caller in pm.get_hookcallers(plugin) or []:
+        for impl in caller.get_hookimpls():
+            if impl.plugin is plugin:
+                name = impl.function.__name__
+                _check_impl(caller.name, name, impl.opts, caller.spec, impl.argnames, seen)
+
+
+def _explain_invalid(pm: pluggy.PluginManager, plugin: object) -> None:
+    """Say in one line why pluggy refused to register *plugin*: raises if it can."""
     seen: dict[str, str] = {}
     for attr in dir(plugin):
         opts = pm.parse_hookimpl_opts(plugin, attr)
-        if opts is None:
-            continue
-        hook = opts.get("specname") or attr
-        for option, why in _REFUSED_OPTIONS.items():
-            if opts.get(option):
-                raise PluginError(
-                    f"its {hook} uses the hook option {option}=True, which uts does not "
-                    f"support: {why}",
-                    hint=f"drop {option}=True from @impl on {attr}",
-                )
-        caller = getattr(pm.hook, hook, None)
-        spec = caller.spec if caller is not None else None
-        if spec is None:
-            if opts.get("optionalhook"):
-                continue
-            raise PluginError(
-                f"unknown hook {hook!r}",
-                hint="check the name against docs/plugins.md, or mark a hook that only newer "
-                "uts versions have with @impl(optionalhook=True)",
+        if opts is not None:
+            hook = opts.get("specname") or attr
+            caller = getattr(pm.hook, hook, None)
+            parameters = inspect.signature(getattr(plugin, attr)).parameters.values()
+            named = tuple(
+                p.name for p in parameters if p.kind in _POSITIONAL and p.default is p.empty
             )
-        if hook in seen:
-            raise PluginError(f"it implements {hook} twice ({seen[hook]} and {attr})")
-        seen[hook] = attr
-        parameters = inspect.signature(getattr(plugin, attr)).parameters.values()
-        named = [p.name for p in parameters if p.kind in _POSITIONAL and p.default is p.empty]
-        unknown = [arg for arg in named if arg not in (*spec.argnames, *spec.kwargnames)]
-        if unknown:
+            _check_impl(hook, attr, opts, caller.spec if caller else None, named, seen)
+
+
+def _check_impl(
+    hook: str, attr: str, opts: Any, spec: Any, named: tuple[str, ...], seen: dict[str, str]
+) -> None:
+    for option, why in _REFUSED_OPTIONS.items():
+        if opts.get(option):
             raise PluginError(
-                f"its {hook} asks for {', '.join(map(repr, unknown))}, which the hook does "
-                f"not pass (it passes {', '.join(spec.argnames)})",
-                hint="name only arguments of the hook's spec (docs/plugins.md)",
+                f"its {hook} uses the hook option {option}=True, which uts does not support: {why}",
+                hint=f"drop {option}=True from @impl on {attr}",
             )
+    if spec is None:
+        if opts.get("optionalhook"):
+            return
+        raise PluginError(
+            f"unknown hook {hook!r}",
+            hint="check the name against docs/plugins.md, or mark a hook that only newer "
+            "uts versions have with @impl(optionalhook=True)",
+        )
+    if hook in seen:
+        raise PluginError(f"it implements {hook} twice ({seen[hook]} and {attr})")
+    seen[hook] = attr
+    unknown = [arg for arg in named if arg not in (*spec.argnames, *spec.kwargnames)]
+    if unknown:
+        raise PluginError(
+            f"its {hook} asks for {', '.join(map(repr, unknown))}, which the hook does "
+            f"not pass (it passes {', '.join(spec.argnames)})",
+            hint="name only arguments of the hook's spec (docs/plugins.md)",
+        )
 
 
 def _passes_through(error: BaseException) -> bool:
@@ -462,12 +487,13 @@ def _register(
     if not isinstance(plugin, ModuleType | type) and not hasattr(plugin, "uts_component"):
         raise PluginError(f"entry point {name!r} does not point at a module or plugin object")
     pm = registry.pm
-    _check_hooks(pm, plugin)
     try:
         pm.register(plugin, name=name)
-    except pluggy.PluginValidationError as error:  # what _check_hooks does not foresee
+    except pluggy.PluginValidationError as error:
+        _explain_invalid(pm, plugin)
         raise PluginError(" ".join(str(error).split())) from error
     try:
+        _check_hooks(pm, plugin)
         if not any(impl.plugin is plugin for impl in pm.hook.uts_component.get_hookimpls()):
             raise PluginError("it implements no uts_component hook")
         component = _call_plugin(pm, plugin, "uts_component", {})

@@ -242,6 +242,7 @@ def _run_commands(ctx: Context, fragments: Mapping[str, Any]) -> list[str]:
 
 
 def _readme(ctx: Context, fragments: Mapping[str, Any], names: list[str]) -> str:
+    assert ctx.host is not None  # Context fills it in
     options = ctx.options("docker")
     port = options["port"]
     runtime = "".join(

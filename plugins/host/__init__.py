@@ -9,7 +9,8 @@ LibCST at the place adopt recorded (after ``app = FastAPI(...)``, or inside the 
 before ``return app``), with the imports they need, and ``dependency()`` requirements go
 into the project's own packaging format. A ``health`` fragment makes it serve
 ``/health/live`` and ``/health/ready`` from a module next to the app, unless the app
-serves both already.
+serves both already; ``lifespan`` steps run around the app's own lifespan, through a
+small module next to the app (``lifespan_steps.py``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,16 @@ def uts_component() -> Component:
                 (Field("module"), Field("attr")),
             ),
             Slot(
+                "lifespan",
+                "Work run around the app's own lifespan: function() at start-up, shutdown() "
+                "at shutdown (in reverse order), through lifespan_steps.py.",
+                (
+                    Field("module"),
+                    Field("function", required=False),
+                    Field("shutdown", required=False),
+                ),
+            ),
+            Slot(
                 "health",
                 "Components that need the probes GET /health/live and /health/ready.",
                 (Field("component", help="The component that needs them (its name)."),),
@@ -74,19 +85,34 @@ def uts_finalize(ctx: Context, files: Mapping[str, bytes], out: Contributions) -
     assert host is not None
     _refuse(out.fragments())
     setup, routers = out.fragments("app-setup"), out.fragments("routers")
-    health = out.fragments("health")
-    wired: list[tuple[str, str]] = [  # (module, statement with {name} for its local name)
-        (f.value["module"], f"{{name}}.{f.value['function']}({{app}})") for f in setup
+    health, lifespan = out.fragments("health"), out.fragments("lifespan")
+    # Each statement, with {app} and the local names of the modules it uses ({m}, {steps}).
+    wired: list[tuple[str, dict[str, str]]] = [
+        (f"{{m}}.{f.value['function']}({{app}})", {"m": f.value["module"]}) for f in setup
     ]
     wired += [
-        (f.value["module"], f"{{app}}.include_router({{name}}.{f.value['attr']})") for f in routers
+        (f"{{app}}.include_router({{m}}.{f.value['attr']})", {"m": f.value["module"]})
+        for f in routers
     ]
     if health and _needs_health_module(host):
-        path, content = _health_module(host, out.fragments("health-checks"))
+        path, content = _render_module(host, "health", out.fragments("health-checks"))
         out.file(path, content)
-        wired.append((f"{host.module_prefix}health", "{app}.include_router({name}.router)"))
+        wired.append(("{app}.include_router({m}.router)", {"m": f"{host.module_prefix}health"}))
+    if lifespan:
+        path, content = _render_module(host, "lifespan", [])
+        out.file(path, content)
+        steps = f"{host.module_prefix}lifespan_steps"
+        for fragment in lifespan:
+            given = [
+                f"{when}={{m}}.{fragment.value[key]}"
+                for when, key in (("startup", "function"), ("shutdown", "shutdown"))
+                if key in fragment.value
+            ]
+            statement = f"{{steps}}.add({{app}}, {', '.join(given)})"
+            wired.append((statement, {"steps": steps, "m": fragment.value["module"]}))
     if wired:
-        _wire(host, files, out, wired, [f.owner for f in (*setup, *routers, *health)])
+        owners = [f.owner for f in (*setup, *routers, *health, *lifespan)]
+        _wire(host, files, out, wired, owners)
     requirements = [f.value for f in out.fragments("dependencies")]
     if requirements:
         from uts.packaging import add_requirement
@@ -101,13 +127,6 @@ def uts_finalize(ctx: Context, files: Mapping[str, bytes], out: Contributions) -
 def _refuse(fragments: list[Fragment]) -> None:
     """Fragments an adopted project cannot take: named, never dropped silently."""
     for fragment in fragments:
-        if fragment.slot == "lifespan":
-            raise RenderError(
-                f"component {fragment.owner!r} adds lifespan work ({fragment.value}), which an "
-                "adopted project's own lifespan cannot take",
-                hint="the component must do that work from an app-setup function on adopted "
-                "projects (this is a bug in the plugin)",
-            )
         if fragment.slot.startswith("dependencies:"):
             raise RenderError(
                 f"component {fragment.owner!r} adds {fragment.value!r} to the "
@@ -142,10 +161,11 @@ def _needs_health_module(host: Host) -> bool:
     return True
 
 
-def _health_module(host: Host, checks: list[Fragment]) -> tuple[str, bytes]:
+def _render_module(host: Host, name: str, checks: list[Fragment]) -> tuple[str, bytes]:
+    """The module the host adds next to the app: ``health`` or ``lifespan`` (its steps)."""
     from uts.render import render_templates
 
-    directory = Path(__file__).parent / "templates" / "health"
+    directory = Path(__file__).parent / "templates" / name
     variables: dict[str, Any] = {
         "host": host,
         "fragments": {"health-checks": [check.value for check in checks]},
@@ -192,7 +212,7 @@ def _wire(
     host: Host,
     files: Mapping[str, bytes],
     out: Contributions,
-    wired: list[tuple[str, str]],
+    wired: list[tuple[str, dict[str, str]]],
     owners: list[str],
 ) -> None:
     from uts.cst import add_imports, insert_wiring
@@ -209,19 +229,27 @@ def _wire(
     taken = _bound_names(source, function)
     local: dict[str, str] = {}
     imports: dict[str, list[str]] = {}  # parent module ("" at the top) -> names it gives
-    for module, _ in wired:
-        if module in local:
-            continue
-        parent, _, name = module.rpartition(".")
-        local[module] = name if name not in taken else f"uts_{name}"
-        alias = "" if local[module] == name else f" as {local[module]}"
-        imports.setdefault(parent, []).append(name + alias)
-    lines = []
+    for _, modules in wired:
+        for module in modules.values():
+            if module in local:
+                continue
+            parent, _, name = module.rpartition(".")
+            local[module] = name if name not in taken else f"uts_{name}"
+            alias = "" if local[module] == name else f" as {local[module]}"
+            imports.setdefault(parent, []).append(name + alias)
+    lines = []  # as ruff's isort writes them: each "as" name on a line of its own
     for parent, names in imports.items():
-        if parent:
-            lines.append(f"from {parent} import {', '.join(sorted(names))}")
-        else:
+        if not parent:
             lines += [f"import {name}" for name in sorted(names)]
-    code = [statement.format(name=local[module], app=variable) for module, statement in wired]
-    source = insert_wiring(add_imports(source, path, lines), path, variable, function, code)
-    out.file(path, source)
+            continue
+        plain = sorted(name for name in names if " as " not in name)
+        groups = [[name] for name in names if " as " in name] + ([plain] if plain else [])
+        lines += [f"from {parent} import {', '.join(group)}" for group in groups]
+    first_party = {module.split(".")[0] for module in local}  # and the project's packages:
+    first_party |= {source for source in host.sources if source.isidentifier()}
+    code = [
+        statement.format(app=variable, **{key: local[m] for key, m in modules.items()})
+        for statement, modules in wired
+    ]
+    source = add_imports(source, path, lines, first_party)
+    out.file(path, insert_wiring(source, path, variable, function, code))

@@ -64,6 +64,14 @@ def _reused_metrics_route(ctx: Context) -> bool:
             "uts's monitoring would measure every request a second time",
             hint="keep yours and leave monitoring out, or take yours out first",
         )
+    for finding in ctx.host.found("middleware"):
+        name = finding.detail.rpartition(".")[2]
+        if "Prometheus" in name or "OpenTelemetry" in name:
+            raise ConflictError(
+                f"{finding.file}:{finding.line} adds {finding.detail} already; uts's "
+                "monitoring would add the same kind of middleware a second time",
+                hint="keep yours and leave monitoring out, or take yours out first",
+            )
     reused = False
     for finding in ctx.host.found("metrics-route"):
         served = _route_path(finding.detail)
@@ -114,16 +122,16 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     )
     if not (adopted and _reused_metrics_route(ctx)):
         out.fragment("routers", {"module": metrics, "attr": "router"}, key=metrics)
-    if host.tests is not None:
-        out.templates(TEMPLATES / "tests")
-    if adopted:
-        # The probes the tests request; tracing's shutdown runs from configure_tracing.
-        out.fragment("health", {"component": "monitoring"}, key="monitoring")
-        return
-    out.templates(TEMPLATES / "fixtures")
     # Spans wait in batches. uvicorn re-raises SIGTERM once it has shut down, so atexit
     # handlers never run: the app's shutdown must send the last batch.
     out.fragment("lifespan", {"module": tracing, "shutdown": "shutdown_tracing"}, key=tracing)
+    if host.tests is not None:
+        out.templates(TEMPLATES / "tests")
+    if adopted:
+        # The probes the tests request.
+        out.fragment("health", {"component": "monitoring"}, key="monitoring")
+        return
+    out.templates(TEMPLATES / "fixtures")
     out.fragment(
         "pytest-plugins", {"module": "tests.fixtures.tracing"}, key="tests.fixtures.tracing"
     )

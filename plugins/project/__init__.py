@@ -98,6 +98,9 @@ def uts_component() -> Component:
 _SECRET_SUFFIXES = ("_PASSWORD", "_SECRET", "_TOKEN")
 
 
+LINE_LENGTH = 88  # [tool.ruff] line-length in templates/pyproject.toml.jinja
+
+
 def is_sensitive(entry: Mapping[str, Any]) -> bool:
     """Whether an ``env`` entry is a secret, which deployment files keep out of plain config.
 
@@ -115,9 +118,27 @@ def is_sensitive(entry: Mapping[str, Any]) -> bool:
     )
 
 
+def from_import(module: str, *names: str, indent: int = 0) -> str:
+    """``from module import a, b`` as ruff writes it in a generated project, whatever
+    the package's name: on one line when it fits in the project's line length (88),
+    else one name a line in parentheses with a trailing comma (ruff's isort and
+    formatter agree on both). Give the names in isort's order; *indent* is the
+    statement's indentation (an import inside a function). The template global
+    ``from_import``: ``{{ from_import(package ~ ".core.errors", "NotFoundError") }}``.
+    """
+    if not names:
+        raise ValueError(f"from_import({module!r}) names nothing to import")
+    pad = " " * indent
+    line = f"{pad}from {module} import {', '.join(names)}"
+    if len(line) <= LINE_LENGTH:
+        return line
+    lines = [f"{pad}from {module} import (", *(f"{pad}    {name}," for name in names)]
+    return "\n".join([*lines, f"{pad})"])
+
+
 @impl
 def uts_template_helpers() -> TemplateHelpers:
-    return TemplateHelpers(tests={"sensitive": is_sensitive})
+    return TemplateHelpers(tests={"sensitive": is_sensitive}, globals={"from_import": from_import})
 
 
 @impl

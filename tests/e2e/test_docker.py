@@ -19,13 +19,14 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Result, snapshot
+from tests.conftest import Result
 from tests.e2e.conftest import new_demo
 from tests.e2e.validators import BIN, hadolint, jsonschema, report, yamllint
 from uts.engine import ProjectSpec, compose
 from uts.model import Component, Context, Contributions, Option
 from uts.plugin import impl
 from uts.plugin.manager import load_registry, registry_from
+from uts.testing import Kit
 
 pytestmark = pytest.mark.e2e
 
@@ -315,16 +316,9 @@ def test_compose_adapts_to_celery(broker: str, tmp_path: Path) -> None:
 # uts add / remove, options --------------------------------------------------------------
 
 
-def test_add_then_remove_on_core_gives_back_the_same_bytes(uts: Uts, tmp_path: Path) -> None:
-    root = new(tmp_path, "core")
-    before = snapshot(root)
-    result = uts("add", "docker", "--project", root)
-    assert result.code == 0, result.err
-    assert {"Dockerfile", ".dockerignore", "compose.yaml"} <= set(snapshot(root))
-    assert uts("add", "docker", "--project", root).code == 0
-    result = uts("remove", "docker", "--project", root)
-    assert result.code == 0, result.err
-    assert snapshot(root) == before
+def test_add_then_remove_on_core_gives_back_the_same_bytes(uts_kit: Kit) -> None:
+    added = uts_kit.assert_add_remove_roundtrip("docker", recipe="core")
+    assert {"Dockerfile", ".dockerignore", "compose.yaml"} <= set(added.files)
 
 
 def test_images_must_be_pinned(uts: Uts, tmp_path: Path) -> None:

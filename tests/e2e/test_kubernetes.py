@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from yamllint.config import YamlLintConfig
 
 from tests.conftest import Result, snapshot
 from tests.e2e.conftest import new_demo
+from uts.testing import Kit, read_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -373,28 +374,14 @@ def test_bad_options_are_refused(uts: Uts, tmp_path: Path, setting: str, message
 # uts add / remove ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def plain_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    yield new(tmp_path_factory.mktemp("plain") / "core", "core")
-
-
-def test_add_then_remove_gives_back_the_same_bytes(
-    uts: Uts, plain_core: Path, core: Path, tmp_path: Path
-) -> None:
-    root = tmp_path / "demo"
-    shutil.copytree(plain_core, root)
-    before = snapshot(root)
-    result = uts("add", "kubernetes", "--project", root)
-    assert result.code == 0, result.err
+def test_add_then_remove_gives_back_the_same_bytes(uts_kit: Kit, core: Path) -> None:
+    added = uts_kit.assert_add_remove_roundtrip("kubernetes", recipe="core")
     # The same manifests as a project created with the component.
-    assert snapshot(root / "deploy") == snapshot(core / "deploy")
-    assert "## Kubernetes" in (root / "README.md").read_text()
-    added = snapshot(root)
-    assert uts("add", "kubernetes", "--project", root).code == 0
-    assert snapshot(root) == added
-    result = uts("remove", "kubernetes", "--project", root)
-    assert result.code == 0, result.err
-    assert snapshot(root) == before
+    deploy = added.select("deploy/*")
+    assert {path.removeprefix("deploy/"): data for path, data in deploy.items()} == read_tree(
+        core / "deploy"
+    )
+    assert "## Kubernetes" in added.files["README.md"].decode()
 
 
 # With celery: a worker and a beat Deployment ---------------------------------------------

@@ -132,6 +132,7 @@ def test_wheel_declares_the_entry_point_and_version(wheel: Path) -> None:
         ("plugins", "*/*.py", "uts_plugins"),
         ("plugins", "*/templates/**/*", "uts_plugins"),
         ("recipes", "*.toml", "uts_recipes"),
+        ("core", "plugin_template/**/*", "uts"),
     ],
 )
 def test_wheel_ships_every_source_file(

@@ -541,3 +541,24 @@ def test_project_must_be_a_directory(uts: Uts, tmp_path: Path) -> None:
     result = uts("adopt", "--project", tmp_path / "nowhere")
     assert result.code == UsageError.exit_code
     assert "is not a directory" in result.err
+
+
+def test_a_dependency_file_that_is_not_there_is_named(uts: Uts, tmp_path: Path) -> None:
+    root = write(
+        tmp_path,
+        {
+            "pyproject.toml": """\
+                [project]
+                name = "svc"
+                dynamic = ["dependencies"]
+                [tool.setuptools.dynamic]
+                dependencies = {file = ["requirements/base.txt"]}
+            """,
+            "main.py": "import fastapi\n\napp = fastapi.FastAPI()\n",
+        },
+    )
+    before = snapshot(root)
+    result = uts("adopt", "-C", root)
+    assert result.code == UtsError.exit_code
+    assert f"{root / 'requirements' / 'base.txt'}: cannot read it" in result.err
+    assert snapshot(root) == before

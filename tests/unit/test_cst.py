@@ -189,3 +189,41 @@ def test_the_odd_module_really_is_odd() -> None:
     # Guard against the sample being tidied by a formatter: the test is about keeping this.
     assert "title = os.environ" in ODD and " ; from .deps" in ODD
     assert textwrap.dedent(ODD) == ODD
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "expected"),
+    [
+        (  # no first-party section yet: one of its own, before the code's blank lines
+            "from typing import Any\n\nfrom fastapi import FastAPI\n\napp = FastAPI()\n",
+            "from svc import metrics",
+            "from typing import Any\n\nfrom fastapi import FastAPI\n\nfrom svc import metrics"
+            "\n\napp = FastAPI()\n",
+        ),
+        (  # inside the first-party section, in order: before a submodule of the package
+            "import os\n\nfrom svc.api import router\nfrom svc.z import q\n",
+            "from svc import metrics",
+            "import os\n\nfrom svc import metrics\nfrom svc.api import router\nfrom svc.z import q\n",
+        ),
+        (  # first of its section: it takes the section's blank line
+            "import os\n\nimport svc.z\n",
+            "from svc import metrics",
+            "import os\n\nimport svc.z\nfrom svc import metrics\n",
+        ),
+        (  # before the relative imports, in a section of its own
+            "import os\n\nfrom .store import Store\n",
+            "from svc import metrics",
+            "import os\n\nfrom svc import metrics\n\nfrom .store import Store\n",
+        ),
+        (  # top-level modules of a single-module project are first-party too
+            '"""Doc."""\nfrom fastapi import FastAPI\n\n# the app\napp = FastAPI()\n',
+            "import metrics",
+            '"""Doc."""\nfrom fastapi import FastAPI\n\nimport metrics\n\n# the app\napp = FastAPI()\n',
+        ),
+    ],
+    ids=["new section", "in order", "after straight imports", "before relative", "module"],
+)
+def test_imports_go_where_isort_wants_them(source: str, line: str, expected: str) -> None:
+    """Each expected text was checked with ``ruff check --select I`` (svc/ and metrics.py
+    being the project's own), as was its source."""
+    assert add_imports(source, "m.py", [line], {"svc", "metrics"}) == expected

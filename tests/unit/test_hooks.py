@@ -186,6 +186,17 @@ def test_hook_options_uts_does_not_support_are_refused_at_load(option: str) -> N
     assert [(e.name, option in e.message) for e in registry.errors] == [("ordered", True)]
 
 
+def test_a_wrapper_that_is_no_generator_is_refused_for_the_option_not_pluggys_reason() -> None:
+    class Wrapping(_Declares):
+        @impl(wrapper=True)
+        def uts_contribute(self, out: Contributions) -> None:
+            pass
+
+    with pytest.raises(PluginError) as info:
+        registry_from({"wrapping": Wrapping("wrapping")})
+    assert "uts_contribute uses the hook option wrapper=True" in info.value.message
+
+
 def test_an_implementation_asking_for_an_argument_the_hook_lacks_is_refused_in_one_line() -> None:
     class Greedy(_Declares):
         @impl

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from uts.merge import Conflict, merge3_bytes, merge_lines
+from uts.testing import Kit
 
 
 def merge(base: str, yours: str, theirs: str, path: str = "app.py") -> tuple[str, list[Conflict]]:
@@ -218,23 +219,19 @@ def test_ignore_patterns_merge_by_pattern() -> None:
     assert merge(theirs, merged, base, ".gitignore") == (yours, [])
 
 
-def test_no_file_a_user_edits_carries_the_uts_version(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_file_a_user_edits_carries_the_uts_version(
+    monkeypatch: pytest.MonkeyPatch, uts_kit: Kit
+) -> None:
     """A string that changes with every uts release would conflict with every edit."""
-    from uts.engine import ProjectSpec, compose
-    from uts.plugin.manager import load_registry
-    from uts.recipe import find_recipes, load_recipe
-
     monkeypatch.setattr("uts.engine.__version__", "9.87.654")
-    registry = load_registry()
-    recipe = load_recipe("full", find_recipes(registry.recipe_files))
-    spec = ProjectSpec("demo", recipe.name, list(recipe.components), recipe.options)
-    composition = compose(registry, spec)
-    assert composition.context.uts_version == "9.87.654"
+    project = uts_kit.compose("full")
+    assert project.composition is not None
+    assert project.composition.context.uts_version == "9.87.654"
     carrying = []
-    for path, item in composition.files.items():
+    for path, content in project.files.items():
         if path.startswith(".uts/"):
             continue  # uts's own state
-        text = item.content.decode("utf-8", "replace")
+        text = content.decode("utf-8", "replace")
         if path == "pyproject.toml":
             document = tomlkit.parse(text)
             document["tool"].pop("uts", None)  # type: ignore[union-attr]

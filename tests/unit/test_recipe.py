@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import Result
 from uts.errors import RecipeError
 from uts.recipe import find_recipes, load_recipe
 
@@ -95,3 +97,109 @@ def test_plugin_shipped_recipes_are_found(tmp_path: Path) -> None:
     # A plugin cannot shadow a built-in recipe.
     fake_mvp = write(tmp_path / "mvp.toml", "components = []\n")
     assert find_recipes([(fake_mvp, "evil")])["mvp"][1] == "built-in"
+
+
+# Recipes are checked as strictly as the command line -----------------------------------
+
+
+def _run(uts: Callable[..., Result], *args: str | Path) -> Result:
+    return uts(*(str(arg) for arg in args))
+
+
+def test_recipes_check_says_ok_in_one_line(uts: Callable[..., Result], tmp_path: Path) -> None:
+    path = write(tmp_path / "lean.toml", 'extends = "core"\nexclude = ["scripts"]\n')
+    result = _run(uts, "recipes", "--check", path)
+    assert (result.code, result.err) == (0, "")
+    assert result.out == f"ok: {path}: recipe 'lean' (10 components)\n"
+    assert _run(uts, "recipes", "--check", "full").code == 0
+
+
+def test_an_exclude_naming_no_component_is_an_error(
+    uts: Callable[..., Result], tmp_path: Path
+) -> None:
+    path = write(tmp_path / "typo.toml", 'extends = "core"\n\nexclude = ["databse"]\n')
+    for args in (("recipes", "--check", path), ("new", "demo", "--recipe", path, "--dry-run")):
+        result = _run(uts, *args)
+        assert result.code == 3, result.err
+        assert result.err.splitlines() == [
+            f"error: {path}:3: exclude names unknown component 'databse'",
+            "hint: did you mean 'database'?",
+        ]
+    assert not (tmp_path / "demo").exists()
+
+
+def test_an_unknown_component_in_a_recipe_names_its_file_and_line(
+    uts: Callable[..., Result], tmp_path: Path
+) -> None:
+    path = write(tmp_path / "r.toml", 'components = [\n  "project",\n  "fastapi-x",\n]\n')
+    result = _run(uts, "recipes", "--check", path)
+    assert result.code == 3
+    assert result.err.splitlines()[0] == f"error: {path}:3: unknown component 'fastapi-x'"
+
+
+def test_excluding_a_component_the_others_require_is_an_error(
+    uts: Callable[..., Result], tmp_path: Path
+) -> None:
+    path = write(tmp_path / "nodb.toml", 'extends = "core"\nexclude = [\n  "database",\n]\n')
+    result = _run(uts, "new", "demo", "--recipe", path, "--dir", tmp_path / "demo")
+    assert result.code == 3
+    assert result.err.splitlines()[0] == (
+        f"error: component 'layers' requires 'database', which the recipe's exclude removes "
+        f"({path}:3)"
+    )
+    assert not (tmp_path / "demo").exists()
+    assert _run(uts, "recipes", "--check", path).code == 3
+
+
+def test_a_component_the_command_line_adds_back_is_no_longer_excluded(
+    uts: Callable[..., Result], tmp_path: Path
+) -> None:
+    path = write(tmp_path / "nodb.toml", 'extends = "core"\nexclude = ["database"]\n')
+    result = _run(uts, "new", "demo", "--recipe", path, "--with", "database", "--dry-run")
+    assert result.code == 0, result.err
+
+
+@pytest.mark.parametrize(
+    ("options", "line", "message"),
+    [
+        (
+            '[options.crud]\nresource = "order"\nplural = 3\n',
+            5,
+            "option crud.plural expects str, got 3",
+        ),
+        ('[options.crud]\nresorce = "order"\n', 4, "component 'crud' has no option 'resorce'"),
+        (
+            '[options.crud]\nresource = "Bad Name"\n',
+            4,
+            "option crud.resource value 'Bad Name' does not match",
+        ),
+        (
+            '[options.celery]\nbroker = "redis"\n',
+            3,
+            "options given for 'celery', which is not part of this project",
+        ),
+    ],
+)
+def test_option_errors_from_a_recipe_name_its_file_and_line(
+    uts: Callable[..., Result], tmp_path: Path, options: str, line: int, message: str
+) -> None:
+    path = write(tmp_path / "shop.toml", f'extends = "mvp"\n\n{options}')
+    for args in (("recipes", "--check", path), ("new", "demo", "--recipe", path, "--dry-run")):
+        result = _run(uts, *args)
+        assert result.code == 4, result.err
+        assert result.err.startswith(f"error: {path}:{line}: {message}")
+        assert "--set" not in result.err  # the value is the recipe's, so is the fix
+
+
+def test_an_option_error_names_the_recipe_it_comes_from(
+    uts: Callable[..., Result], tmp_path: Path
+) -> None:
+    base = write(tmp_path / "base.toml", 'extends = "mvp"\n[options.crud]\nplural = 3\n')
+    child = write(tmp_path / "child.toml", 'extends = "base.toml"\n')
+    result = _run(uts, "recipes", "--check", child)
+    assert result.err.startswith(f"error: {base}:3: option crud.plural expects str")
+    # A value given with --set replaces the recipe's: nothing left to refuse.
+    assert (
+        _run(uts, "new", "d", "--recipe", child, "--set", "crud.plural=items", "--dry-run").code
+        == 0
+    )
