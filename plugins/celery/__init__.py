@@ -1,7 +1,9 @@
 """Celery: background jobs and periodic tasks, on Redis or RabbitMQ.
 
 The generated ``<package>.workers`` package holds the Celery app, configured from the
-typed settings (``settings`` slot), and example tasks with a beat schedule. Everything
+typed settings (``settings`` slot), and example tasks with a beat schedule; webhooks go
+out through ``outbound``, which sends only to public http(s) addresses (or the networks
+of ``WEBHOOK_ALLOWED_NETWORKS``), connecting to the address it checked. Everything
 it changes in files other components own goes through fragments (``settings``,
 ``env``, ``health-checks`` when ``fastapi`` is present, ``pytest-plugins``, ``readme``,
 ``next-steps``), so adding or removing it touches only those and its own files.
@@ -29,7 +31,7 @@ TASK_TIME_LIMIT = 300
 def uts_component() -> Component:
     return Component(
         name="celery",
-        version="0.1.1",
+        version="0.2.0",
         summary="Celery worker and beat: typed settings, example tasks with retries, tests.",
         requires=("config",),
         conflicts=(),
@@ -86,6 +88,15 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
         "celery_task_time_limit",
         TASK_TIME_LIMIT,
         "Seconds after which the worker kills a task that is still running.",
+    )
+    setting(
+        out,
+        "webhook_allowed_networks",
+        "[]",
+        "Private networks webhooks may also reach (a JSON list of CIDR ranges); "
+        "public addresses are always allowed.",
+        annotation="list[str]",
+        source="[]",
     )
     if ctx.has("fastapi"):
         out.fragment(
@@ -165,9 +176,21 @@ BROKER_SERVICES: dict[str, dict[str, Any]] = {
 
 def _compose_services(out: Contributions, module: str, broker: str) -> None:
     """The broker, a worker and a beat in the compose stack; the last two from the app's image."""
+    extra = BROKER_SERVICES[broker]
+    if broker == "rabbitmq":
+        # The password from RABBITMQ_PASSWORD (.env or the shell), "guest" when unset: no
+        # credentials written out in the file (secret scanners look for them).
+        password = "${RABBITMQ_PASSWORD:-guest}"
+        service = {**extra["service"], "environment": {"RABBITMQ_DEFAULT_PASS": password}}
+        extra = {**extra, "service": service}
+        out.fragment(
+            "compose-environment",
+            {"name": "CELERY_BROKER_URL", "value": f"amqp://guest:{password}@rabbitmq:5672//"},
+            key="CELERY_BROKER_URL",
+        )
     out.fragment(
         "compose-services",
-        {"name": broker, "order": 30, "wait": "service_healthy", **BROKER_SERVICES[broker]},
+        {"name": broker, "order": 30, "wait": "service_healthy", **extra},
         key=broker,
     )
     for order, name, command in (
@@ -194,8 +217,23 @@ def _ping(module: str, node: str) -> list[str]:
     ]
 
 
+BROKER_PORTS = {"redis": 6379, "rabbitmq": 5672}
+
+
 def _workloads(ctx: Context, out: Contributions, module: str) -> None:
-    """The worker and beat Deployments of the kubernetes component (``k8s-workloads``)."""
+    """The worker and beat Deployments of the kubernetes component (``k8s-workloads``),
+    and where their pods (and the app's, which sends tasks) connect to."""
+    broker = ctx.options("celery")["broker"]
+    out.fragment(
+        "k8s-egress",
+        {"name": "the Celery broker", "ports": [BROKER_PORTS[broker]]},
+        key="broker",
+    )
+    out.fragment(
+        "k8s-egress",
+        {"name": "webhook receivers", "ports": [80, 443], "pods": ["worker"], "public": True},
+        key="webhooks",
+    )
     out.fragment(
         "k8s-workloads",
         {
@@ -253,6 +291,14 @@ def _workloads(ctx: Context, out: Contributions, module: str) -> None:
             "comment": "Exactly one beat, and the old pod gone before the new one starts: "
             "two beats would send every periodic task twice. Restarted when it has not "
             "answered through the broker for six minutes.",
+            # Beat serves nothing, but a beat that cannot reach the broker is not ready.
+            "readiness": {
+                "exec": {"command": _ping(module, "celerybeat")},
+                "initialDelaySeconds": 10,
+                "periodSeconds": 60,
+                "timeoutSeconds": 30,
+                "failureThreshold": 2,
+            },
             "liveness": {
                 "exec": {"command": _ping(module, "celerybeat")},
                 "initialDelaySeconds": 60,
@@ -304,7 +350,16 @@ def _readme(ctx: Context, module: str, broker: str) -> str:
             "",
             f"`{package}/workers/tasks.py` holds the tasks: `deliver_webhook` POSTs a "
             "JSON event to a URL and retries with exponential backoff when the receiver "
-            "is unreachable or answers 429 or 5xx; `heartbeat` logs that the workers "
+            "is unreachable or answers 429 or 5xx. A webhook URL comes from a user, so "
+            f"it goes through `{package}/workers/outbound.py`: http(s) only, no "
+            "credentials in the URL, and the host must resolve to public addresses only "
+            "(never loopback, private, link-local such as the cloud metadata service "
+            "169.254.169.254, shared or reserved ones) unless they are inside "
+            "`WEBHOOK_ALLOWED_NETWORKS` (a JSON list of CIDR ranges, for internal "
+            "receivers); the request then goes to the address that was checked (a "
+            "second DNS answer cannot turn it elsewhere), with TLS verified against the "
+            "host name, a timeout on connecting and reading, and no redirects followed. "
+            "A refused URL fails at once, without retries. `heartbeat` logs that the workers "
             "are alive. `BEAT_SCHEDULE` in the app module lists the periodic tasks "
             "beat sends: `heartbeat` every minute and Celery's own cleanup of expired "
             "results every night. Send a task from your code with "

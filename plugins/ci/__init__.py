@@ -61,12 +61,18 @@ SLOTS = (
     ),
 )
 
+# The security scanners the workflow runs, pinned so that a new release's new checks
+# arrive through a reviewed change (uts's own tests run the same versions).
+CHECKOV = "checkov==3.3.30"
+BANDIT = "bandit==1.9.4"
+CHECKOV_FRAMEWORKS = ("kubernetes", "terraform", "dockerfile", "github_actions", "secrets")
+
 
 @impl
 def uts_component() -> Component:
     return Component(
         name="ci",
-        version="0.2.0",
+        version="0.3.0",
         summary="GitHub Actions workflow (ruff, mypy, pytest; PostgreSQL service) and Dependabot.",
         requires=("project",),
         conflicts=(),
@@ -118,5 +124,11 @@ def _readme(ctx: Context, fragments: Mapping[str, Any], out: Contributions) -> N
         f"dependencies, the pinned actions and {', '.join(extra)}."
         if extra
         else "dependencies and the pinned actions."
+    )
+    body += (
+        " A second job runs the security scanners, pinned: bandit on the code (a medium or "
+        "high finding fails it) and checkov on the deploy files (Dockerfile, Kubernetes, "
+        "Terraform, workflows, secrets), offline. A check that does not fit is skipped in "
+        "the file it is about, with its reason, never in the workflow."
     )
     out.fragment("readme", {"title": "Continuous integration", "body": body})

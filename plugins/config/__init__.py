@@ -97,7 +97,7 @@ SLOTS = (
 def uts_component() -> Component:
     return Component(
         name="config",
-        version="0.1.0",
+        version="0.2.0",
         summary="Typed settings (pydantic-settings) from the environment and .env.",
         requires=("project", "testing"),
         conflicts=(),
@@ -120,6 +120,8 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     )
     # Deployed, the service runs as production (refusing placeholder secrets).
     out.fragment("k8s-env", {"name": "ENVIRONMENT", "value": "production"}, key="ENVIRONMENT")
+    # Settings reads SECRETS_DIR: the cluster's Secret is mounted there, not in the environment.
+    out.fragment("k8s-secret-files", {"path": f"/run/secrets/{ctx.package}"}, key="secrets")
     module = f"{ctx.package}.core.config"
     out.fragment(
         "readme",
@@ -129,7 +131,12 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
                 f"`{module}.settings` defines `Settings` (pydantic-settings): every field "
                 "is read from the environment variable of the same name in upper case, "
                 "or from a `.env` file in the working directory (copy `.env.example`). "
-                "`get_settings()` returns the cached instance. Secrets such as "
+                "`get_settings()` returns the cached instance. In a container, secrets "
+                f"can come as files instead: where `/run/secrets/{ctx.package}` exists "
+                "(`SECRETS_DIR`; the Kubernetes manifests mount the Secret there), each "
+                "file named after a setting (`SECRET_KEY`) holds its value, read after "
+                "the environment and `.env`, so no secret has to sit in an environment "
+                "variable. Secrets such as "
                 "`SECRET_KEY` default to a placeholder that only works while "
                 "`ENVIRONMENT` is `development` or `test`: in `staging` or `production` "
                 "the service refuses to start until they are set. Generate one with "

@@ -112,6 +112,7 @@ def _containers(ctx: Context, out: Contributions) -> None:
     # In a cluster the database is PostgreSQL: SQLite on a pod's disk is neither shared
     # between replicas nor kept across restarts.
     out.fragment("k8s-requirements", {"requirement": POSTGRES_DRIVER}, key="psycopg")
+    out.fragment("k8s-egress", {"name": "PostgreSQL", "ports": [5432]}, key="database")
     out.fragment(
         "docker-runtime",
         {
@@ -138,11 +139,14 @@ def _containers(ctx: Context, out: Contributions) -> None:
             key="app-data",
         )
         return
-    url = "postgresql+psycopg://app:app@{host}:5432/app"
+    url = "postgresql+psycopg://app:{password}@{host}:5432/app"
+    # Compose takes the password from POSTGRES_PASSWORD (.env or the shell), "app" when
+    # unset: no credentials written out in the file (secret scanners look for them).
+    password = "${POSTGRES_PASSWORD:-app}"
     test_url = "postgresql+psycopg://app:app@localhost:5432/app_test"
     out.fragment(
         "compose-environment",
-        {"name": "DATABASE_URL", "value": url.format(host="postgres")},
+        {"name": "DATABASE_URL", "value": url.format(password=password, host="postgres")},
         key="DATABASE_URL",
     )
     out.fragment(
@@ -153,12 +157,13 @@ def _containers(ctx: Context, out: Contributions) -> None:
             "wait": "service_healthy",
             "comment": "Local development credentials, reachable only from the stack's network.",
             "volumes": ["postgres-data"],
-            "readme": f"`DATABASE_URL` is `{url.format(host='postgres')}`, whose data lives in "
+            "readme": f"`DATABASE_URL` is `{url.format(password='app', host='postgres')}` "
+            "(set `POSTGRES_PASSWORD` in `.env` for another password), whose data lives in "
             "the `postgres-data` volume, and the app starts once PostgreSQL answers its "
             "health check",
             "service": {
                 "image": POSTGRES_IMAGE,
-                "environment": _POSTGRES,
+                "environment": {**_POSTGRES, "POSTGRES_PASSWORD": password},
                 "volumes": ["postgres-data:/var/lib/postgresql/data"],
                 "healthcheck": {
                     "test": ["CMD", "pg_isready", "--username", "app", "--dbname", "app"],

@@ -36,6 +36,7 @@ IMAGE = (
     r"(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
 )
 TAG = r"(?!latest\Z)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+DIGEST = r"sha256:[0-9a-f]{64}"
 # An RFC 1123 label (namespaces) and a DNS name (ingress hosts).
 LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 HOST = rf"{LABEL}(?:\.{LABEL})+"
@@ -97,6 +98,35 @@ SLOTS = (
         ),
     ),
     Slot(
+        "k8s-egress",
+        "Where pods may open connections besides DNS (key: its name): every other "
+        "connection out of a pod is refused by the NetworkPolicies in `networkpolicy.yaml`.",
+        (
+            Field("name", str, True, "What is reached, e.g. `database`."),
+            Field("ports", list[int], True, "The TCP ports, e.g. `[5432]`."),
+            Field(
+                "pods",
+                list[str],
+                False,
+                "Which pods: `api` (the app) and `k8s-workloads` names; default every one.",
+            ),
+            Field(
+                "public",
+                bool,
+                False,
+                "Only to public addresses (private, loopback and link-local ranges "
+                "excepted), e.g. for webhooks to the internet.",
+            ),
+        ),
+    ),
+    Slot(
+        "k8s-secret-files",
+        "Where the project's settings read secrets as files, one per setting (key "
+        "`secrets`): the Secret is mounted there instead of passed as environment "
+        "variables.",
+        (Field("path", str, True, "The directory, e.g. `/run/secrets/shop`."),),
+    ),
+    Slot(
         "k8s-requirements",
         "A requirement the project needs in the cluster, added to its dependencies "
         "(key: its name).",
@@ -104,6 +134,28 @@ SLOTS = (
     ),
     MIGRATE,
 )
+
+
+SKIPS = {
+    "CKV_K8S_43": "The image is pinned by tag (option kubernetes.tag) since its digest "
+    "exists only once it is built: pin it with the option kubernetes.digest.",
+    "CKV_K8S_35": "The settings of this project read its secrets from environment "
+    "variables only, not from files.",
+}
+"""checkov checks the Deployments skip (``checkov.io/skip`` annotations), with the reason
+the annotation and the README give: the digest check while the image is pinned by tag
+only, the secrets-as-files check when no component reads secrets from files
+(``k8s-secret-files``). Templates read them as the global ``k8s_skips``."""
+
+
+def skipped(options: Mapping[str, Any], fragments: Mapping[str, Any]) -> dict[str, str]:
+    """The checks of :data:`SKIPS` that the manifests skip, with their reasons."""
+    checks = {}
+    if not options["digest"]:
+        checks["CKV_K8S_43"] = SKIPS["CKV_K8S_43"]
+    if not fragments["k8s-secret-files"]:
+        checks["CKV_K8S_35"] = SKIPS["CKV_K8S_35"]
+    return checks
 
 
 def slug(ctx: Context) -> str:
@@ -175,7 +227,11 @@ def uts_template_helpers(ctx: Context) -> TemplateHelpers:
     from jinja2 import pass_environment
 
     return TemplateHelpers(
-        globals={"cluster_env": pass_environment(_cluster_env), "k8s_name": slug(ctx)}
+        globals={
+            "cluster_env": pass_environment(_cluster_env),
+            "k8s_name": slug(ctx),
+            "k8s_skips": SKIPS,
+        }
     )
 
 
@@ -183,7 +239,7 @@ def uts_template_helpers(ctx: Context) -> TemplateHelpers:
 def uts_component() -> Component:
     return Component(
         name="kubernetes",
-        version="0.2.0",
+        version="0.3.0",
         summary="Kubernetes manifests (kustomize): Deployment, Service, Ingress, HPA, PDB.",
         requires=("fastapi",),
         conflicts=(),
@@ -199,6 +255,13 @@ def uts_component() -> Component:
                 default="0.1.0",
                 pattern=TAG,
                 help="Image tag the Deployment runs (pinned: 'latest' is refused).",
+            ),
+            Option(
+                name="digest",
+                default="",
+                pattern=f"|{DIGEST}",
+                help="Image digest (sha256:...) to pin the image by, after the tag; empty "
+                "to pin by tag only.",
             ),
             Option(
                 name="namespace",
@@ -287,7 +350,14 @@ def _workloads(ctx: Context, fragments: Mapping[str, Any], out: Contributions) -
     env.filters.update(FILTERS)
     name = slug(ctx)
     options = ctx.options("kubernetes")
-    variables = {"name": name, "k8s_namespace": options["namespace"] or name, "options": options}
+    secret_files = next(iter(fragments["k8s-secret-files"]), None)
+    variables = {
+        "name": name,
+        "k8s_namespace": options["namespace"] or name,
+        "options": options,
+        "secret_files": secret_files,
+        "k8s_skips": SKIPS,
+    }
     for item in fragments["k8s-requirements"]:
         out.dependency(item["requirement"])
     for workload in fragments["k8s-workloads"]:
@@ -311,6 +381,7 @@ def _readme(ctx: Context, fragments: Mapping[str, Any]) -> str:
         for item in fragments["migrate"]
     )
     paragraphs = [item["readme"] for item in fragments["k8s-workloads"] if item.get("readme")]
+    paragraphs.append(_security_readme(options, fragments))
     return "\n".join(
         [
             f"`deploy/k8s/` holds the manifests, applied with kustomize into the "
@@ -340,3 +411,52 @@ def _readme(ctx: Context, fragments: Mapping[str, Any]) -> str:
             *(f"\n{paragraph}" for paragraph in paragraphs),
         ]
     )
+
+
+def _security_readme(options: Mapping[str, Any], fragments: Mapping[str, Any]) -> str:
+    """What the NetworkPolicies let through, how secrets and the image reach the pods,
+    and the checkov checks the manifests skip, with why."""
+    pods = ["api", *(workload["name"] for workload in fragments["k8s-workloads"])]
+    reach = []
+    for egress in fragments["k8s-egress"]:
+        ports = ", ".join(str(port) for port in egress["ports"])
+        who = egress.get("pods", pods)
+        whom = "every pod" if who == pods else " and ".join(f"`{pod}`" for pod in who)
+        public = ", public addresses only" if egress.get("public") else ""
+        reach.append(f"{egress['name']} (port {ports}{public}; {whom})")
+    out = "; ".join(reach) if reach else "nothing else"
+    secret_files = next(iter(fragments["k8s-secret-files"]), None)
+    secrets = (
+        f"The Secret reaches the pods as files in `{secret_files['path']}`, one per setting "
+        "(read-only, mode 0440), which the settings read: no secret sits in an environment "
+        "variable, where a crash report or `kubectl describe` could show it."
+        if secret_files
+        else "The Secret reaches the pods as environment variables."
+    )
+    image = (
+        "The image is pinned by digest (`kubernetes.digest`), so the nodes' copy is "
+        "used (`imagePullPolicy: IfNotPresent`)."
+        if options["digest"]
+        else "The image is pinned by tag, and the kubelet checks it with the registry at "
+        "every pod start (`imagePullPolicy: Always`): a tag pushed over is noticed, and a "
+        "pod without pull credentials cannot use a node's cached copy of a private image. "
+        "Pin it by digest with `--set kubernetes.digest=sha256:...` once the image is built."
+    )
+    lines = [
+        "`networkpolicy.yaml` denies every pod of the namespace all traffic but what it "
+        "needs: the app takes HTTP on its port (from the ingress controller, Prometheus)"
+        f"{'; the other Deployments take none' if len(pods) > 1 else ''}. Out, every pod "
+        "may ask DNS (port 53) and reach "
+        f"{out}. Anything else is refused: give a service you add its rule there (your "
+        "cluster's network plugin must enforce NetworkPolicies). " + secrets + " " + image,
+    ]
+    skips = skipped(options, fragments)
+    if skips:
+        lines += [
+            "",
+            "Checks of checkov (a policy scanner) the Deployments skip, each in a "
+            "`checkov.io/skip` annotation with its reason:",
+            "",
+            *(f"- `{check}`: {reason}" for check, reason in skips.items()),
+        ]
+    return "\n".join(lines)

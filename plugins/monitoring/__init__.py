@@ -22,7 +22,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 def uts_component() -> Component:
     return Component(
         name="monitoring",
-        version="0.1.0",
+        version="0.2.0",
         summary="Prometheus metrics per route template, and OpenTelemetry tracing (OTLP).",
         requires=("fastapi",),
         conflicts=(),
@@ -111,6 +111,15 @@ def uts_contribute(ctx: Context, out: Contributions) -> None:
     out.dependency("opentelemetry-instrumentation-fastapi>=0.66b2")
     out.fragment("app-setup", {"module": metrics, "function": "install"}, key=metrics)
     out.fragment("app-setup", {"module": tracing, "function": "configure_tracing"}, key=tracing)
+    out.fragment(
+        "k8s-egress",
+        {
+            "name": "the OpenTelemetry collector, once tracing is on",
+            "ports": [4318],
+            "pods": ["api"],
+        },
+        key="otlp",
+    )
     if not (adopted and _reused_metrics_route(ctx)):
         out.fragment("routers", {"module": metrics, "attr": "router"}, key=metrics)
     # Spans wait in batches. uvicorn re-raises SIGTERM once it has shut down, so atexit

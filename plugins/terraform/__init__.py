@@ -1,13 +1,16 @@
 """Terraform: the service on Google Cloud Run with Cloud SQL for PostgreSQL.
 
 ``deploy/terraform/`` is one small root module: a Cloud Run service running the image,
-a Cloud SQL PostgreSQL instance it reaches over the Cloud SQL connector (a unix socket,
-no public network path), a service account with only the roles it needs, and the
-secrets in Secret Manager: ``DATABASE_URL`` built from the generated database password,
-and every secret setting (``SecretStr`` fields, read from the ``settings`` fragments)
-as a generated random value. The non-secret settings become the default of a
-``environment_variables`` map. A Cloud Run job runs the ``migrate`` slot's command
-(migrations' ``alembic upgrade head``) when a component gives one.
+a Cloud SQL PostgreSQL instance on a private address only (private services access in a
+network of its own) that the service reaches over the Cloud SQL connector (a unix
+socket; mutual TLS) through a Serverless VPC Access connector, with connection, lock,
+error and DDL logging, pgAudit, deletion protection and point-in-time recovery; a
+service account with only the roles it needs, and the secrets in Secret Manager:
+``DATABASE_URL`` built from the generated database password, and every secret setting
+(``SecretStr`` fields, read from the ``settings`` fragments) as a generated random value.
+The non-secret settings become the default of a ``environment_variables`` map. A Cloud
+Run job runs the ``migrate`` slot's command (migrations' ``alembic upgrade head``) when a
+component gives one.
 
 Nothing is written to files other components own except through the ``readme`` and
 ``next-steps`` slots and one dependency (the PostgreSQL driver).
@@ -38,7 +41,7 @@ service the app waits for), kubernetes (an init container), terraform (a Cloud R
 def uts_component() -> Component:
     return Component(
         name="terraform",
-        version="0.1.0",
+        version="0.2.0",
         summary="Terraform for Google Cloud: Cloud Run service, Cloud SQL PostgreSQL, secrets.",
         requires=("fastapi", "database"),
         conflicts=(),
@@ -105,8 +108,19 @@ def _readme(fragments: Mapping[str, Any], out: Contributions) -> None:
                 [
                     "`deploy/terraform/` deploys the service to Google Cloud: Cloud Run "
                     "runs the image (scaling to zero by default, probes on `/health/live`), "
-                    "Cloud SQL runs PostgreSQL (reached through the Cloud SQL connector's "
-                    "unix socket, with automated backups and point-in-time recovery), and "
+                    "Cloud SQL runs PostgreSQL on a private address only: the instance has "
+                    "no public IP, lives in a network of its own (private services access) "
+                    "and the service reaches it through a Serverless VPC Access connector "
+                    "(`connector_cidr`, egress to private ranges only) and the Cloud SQL "
+                    "connector's unix socket, which requires a client certificate (mutual "
+                    "TLS, `TRUSTED_CLIENT_CERTIFICATE_REQUIRED`). It logs connections, "
+                    "disconnections, lock waits, checkpoints, durations, errors with their "
+                    "statement and schema changes (`log_statement = ddl`: `all` would put "
+                    "the values of every statement in the logs), with pgAudit on "
+                    "(`pgaudit.log = ddl,role`; run `CREATE EXTENSION pgaudit;` once as "
+                    "the database's owner to start auditing), keeps daily backups "
+                    "(`database_backups_kept`) with 7 days of point-in-time recovery, and "
+                    "is protected from deletion. "
                     "Secret Manager holds `DATABASE_URL` and a generated value for every "
                     "`SecretStr` setting (such as `SECRET_KEY`); `main.tf` names the "
                     "other secret settings, which it leaves for you to add. The service "

@@ -212,3 +212,11 @@ def new_demo(project: Path, recipe: str, *extra: str) -> Path:
     code = main(["new", "demo", "--recipe", recipe, "--dir", str(project), "--no-input", *extra])
     assert code == 0
     return project
+
+
+@pytest.fixture(scope="session")
+def checkov_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """checkov in an environment of its own, made once per session (tests/e2e/scanners.py)."""
+    from tests.e2e.scanners import checkov_environment
+
+    return checkov_environment(tmp_path_factory.mktemp("checkov") / ".venv")

@@ -34,10 +34,12 @@ PACKAGE = "shop"
 OWN_FILES = {
     f"{PACKAGE}/workers/__init__.py",
     f"{PACKAGE}/workers/celery_app.py",
+    f"{PACKAGE}/workers/outbound.py",
     f"{PACKAGE}/workers/tasks.py",
     "tests/fixtures/workers.py",
     "tests/integration/test_tasks.py",
     "tests/unit/test_celery_app.py",
+    "tests/unit/test_outbound.py",
 }
 # Files of other components that celery changes, each through fragments only.
 FRAGMENT_READERS = {
@@ -57,6 +59,7 @@ SETTINGS = (
     "CELERY_KEY_PREFIX",
     "CELERY_TASK_SOFT_TIME_LIMIT",
     "CELERY_TASK_TIME_LIMIT",
+    "WEBHOOK_ALLOWED_NETWORKS",
 )
 
 
@@ -239,6 +242,16 @@ PROMISED = [
     "tests/integration/test_tasks.py::test_a_worker_runs_the_heartbeat",
     "tests/integration/test_tasks.py::test_a_worker_retries_a_webhook_after_a_transient_error",
     "tests/integration/test_tasks.py::test_a_delivery_is_given_up_after_the_last_retry",
+    # Webhooks reach only public http(s) addresses (server-side request forgery).
+    "tests/integration/test_tasks.py::test_a_webhook_to_anything_but_a_public_http_address_is_refused_at_once[file:///etc/passwd]",
+    "tests/integration/test_tasks.py::test_a_webhook_to_anything_but_a_public_http_address_is_refused_at_once[http://127.0.0.1:8000/hook]",
+    "tests/integration/test_tasks.py::test_a_webhook_to_anything_but_a_public_http_address_is_refused_at_once[http://169.254.169.254/latest/meta-data/]",
+    "tests/integration/test_tasks.py::test_a_webhook_to_anything_but_a_public_http_address_is_refused_at_once[http://localhost:8000/hook]",
+    "tests/integration/test_tasks.py::test_a_webhook_to_anything_but_a_public_http_address_is_refused_at_once[http://db.internal:5432/]",
+    "tests/integration/test_tasks.py::test_allowed_networks_reach_internal_receivers",
+    "tests/unit/test_outbound.py::test_a_second_dns_answer_never_gets_a_say",
+    "tests/unit/test_outbound.py::test_the_request_goes_to_the_vetted_address_with_the_host_name",
+    "tests/unit/test_outbound.py::test_https_checks_the_certificate_against_the_host_name",
     "tests/test_health.py::test_not_ready_when_a_backing_service_is_down[broker]",
 ]
 
@@ -352,6 +365,8 @@ print(json.dumps({"heartbeat": heartbeat, "status": status}))
 
 def work(venv: Path, project: Path, url: str, **env: str) -> dict[str, Any]:
     """Run a worker of the project, send it tasks from the project's code; their results."""
+    # The receiver listens on loopback, which webhooks may reach only when allowed.
+    env = {"WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]', **env}
     worker = subprocess.Popen(
         [
             venv / "celery", "-A", f"{PACKAGE}.workers.celery_app", "worker", "--pool=solo",

@@ -191,8 +191,10 @@ def test_core_stack_waits_for_postgres_and_migrations(
     data = compose_file(root)
     services = data["services"]
     assert set(services) == {"app", "migrate", "postgres"}
-    url = "postgresql+psycopg://app:app@postgres:5432/app"
+    # The password from POSTGRES_PASSWORD when set: no credentials in the file.
+    url = "postgresql+psycopg://app:${POSTGRES_PASSWORD:-app}@postgres:5432/app"
     assert services["app"]["environment"]["DATABASE_URL"] == url
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "${POSTGRES_PASSWORD:-app}"
     assert services["app"]["depends_on"] == {
         "migrate": {"condition": "service_completed_successfully"},
         "postgres": {"condition": "service_healthy"},

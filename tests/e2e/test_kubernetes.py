@@ -49,6 +49,8 @@ MANIFESTS = {
     "hpa.yaml": "HorizontalPodAutoscaler",
     "pdb.yaml": "PodDisruptionBudget",
 }
+# One NetworkPolicy per document: the default deny, then one per Deployment.
+POLICIES = "networkpolicy.yaml"
 MVP_OPTIONS = {
     "image": "ghcr.io/acme/shop-api",
     "tag": "1.4.2",
@@ -114,15 +116,41 @@ def pod(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return docs["deployment.yaml"]["spec"]["template"]
 
 
+def policies(project: Path) -> dict[str, dict[str, Any]]:
+    """The NetworkPolicies, by name."""
+    docs = yaml.safe_load_all((project / "deploy/k8s" / POLICIES).read_text())
+    return {doc["metadata"]["name"]: doc for doc in docs}
+
+
+def secret_refs(spec: dict[str, Any]) -> dict[str, frozenset[str]]:
+    """The Secrets each container of a pod spec reads: by environment or mounted as files."""
+    volumes = {
+        volume["name"]: volume["secret"]["secretName"]
+        for volume in spec.get("volumes", [])
+        if "secret" in volume
+    }
+    refs = {}
+    for container in spec["containers"] + spec.get("initContainers", []):
+        names = {ref["secretRef"]["name"] for ref in container["envFrom"] if "secretRef" in ref}
+        names |= {volumes[m["name"]] for m in container["volumeMounts"] if m["name"] in volumes}
+        refs[container["name"]] = frozenset(names)
+    return refs
+
+
 # Validators -----------------------------------------------------------------------
 
 
 def test_every_manifest_passes_strict_schema_validation(project: Path) -> None:
     files = sorted(path.name for path in (project / "deploy/k8s").iterdir())
-    assert files == sorted([*MANIFESTS, "kustomization.yaml", "secrets.env.example", ".gitignore"])
+    assert files == sorted(
+        [*MANIFESTS, POLICIES, "kustomization.yaml", "secrets.env.example", ".gitignore"]
+    )
     for name, doc in manifests(project).items():
         assert doc["kind"] == MANIFESTS[name]
         assert doc["apiVersion"] not in REMOVED_APIS
+        validate(doc)
+    for doc in policies(project).values():
+        assert doc["kind"] == "NetworkPolicy"
         validate(doc)
 
 
@@ -198,13 +226,8 @@ def test_kustomize_builds_and_points_the_pods_at_the_generated_secret(
     expected = {"demo"} | ({"demo-worker", "demo-beat"} if name == "celery" else set())
     assert set(deployments) == expected
     for deployment in deployments.values():
-        refs = [
-            ref["secretRef"]["name"]
-            for container in deployment["spec"]["template"]["spec"]["containers"]
-            for ref in container["envFrom"]
-            if "secretRef" in ref
-        ]
-        assert refs == [secret["metadata"]["name"]]
+        refs = secret_refs(deployment["spec"]["template"]["spec"])
+        assert set(refs.values()) == {frozenset({secret["metadata"]["name"]})}
 
 
 # What a production Deployment needs ----------------------------------------------
@@ -260,7 +283,7 @@ def test_labels_and_selectors_agree(project: Path) -> None:
 def test_kustomization_lists_every_manifest_and_generates_the_secret(project: Path) -> None:
     kustomization = yaml.safe_load((project / "deploy/k8s/kustomization.yaml").read_text())
     assert kustomization["apiVersion"] == "kustomize.config.k8s.io/v1beta1"
-    assert sorted(kustomization["resources"]) == sorted(MANIFESTS)
+    assert sorted(kustomization["resources"]) == sorted([*MANIFESTS, POLICIES])
     docs = manifests(project)
     namespaces = {doc["metadata"].get("namespace") for doc in docs.values()} - {None}
     assert (
@@ -269,9 +292,13 @@ def test_kustomization_lists_every_manifest_and_generates_the_secret(project: Pa
     (generator,) = kustomization["secretGenerator"]
     assert generator["envs"] == ["secrets.env"]
     assert (project / "deploy/k8s/.gitignore").read_text().splitlines()[-1] == "secrets.env"
-    for container in pod(docs)["spec"]["containers"] + pod(docs)["spec"].get("initContainers", []):
-        refs = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
-        assert refs == {generator["name"], docs["configmap.yaml"]["metadata"]["name"]}
+    spec = pod(docs)["spec"]
+    for container in spec["containers"] + spec.get("initContainers", []):
+        config = {
+            ref["configMapRef"]["name"] for ref in container["envFrom"] if "configMapRef" in ref
+        }
+        assert config == {docs["configmap.yaml"]["metadata"]["name"]}
+    assert set(secret_refs(spec).values()) == {frozenset({generator["name"]})}
 
 
 def test_settings_are_split_into_configmap_and_secret(core: Path) -> None:
@@ -323,6 +350,8 @@ def test_options_reach_the_manifests(mvp: Path) -> None:
         ("kubernetes.replicas=0", "at least 1"),
         ("kubernetes.max_replicas=1", "at most"),
         ("kubernetes.run_as_user=0", "non-root"),
+        ("kubernetes.digest=sha256:abc", "does not match"),
+        ("kubernetes.digest=" + "a" * 64, "does not match"),
     ],
 )
 def test_bad_options_are_refused(uts: Uts, tmp_path: Path, setting: str, message: str) -> None:
@@ -390,7 +419,13 @@ def exec_probe(container: dict[str, Any], probe: str) -> str:
 def test_with_celery_every_manifest_passes_strict_validation_and_yamllint(celery: Path) -> None:
     k8s = celery / "deploy/k8s"
     files = sorted(path.name for path in k8s.iterdir())
-    expected = [*MANIFESTS, *CELERY_MANIFESTS, "kustomization.yaml", "secrets.env.example"]
+    expected = [
+        *MANIFESTS,
+        *CELERY_MANIFESTS,
+        POLICIES,
+        "kustomization.yaml",
+        "secrets.env.example",
+    ]
     assert files == sorted([*expected, ".gitignore"])
     for name, doc in celery_manifests(celery).items():
         assert doc["kind"] == {**MANIFESTS, **CELERY_MANIFESTS}[name]
@@ -421,7 +456,7 @@ def test_worker_and_beat_probe_their_own_node_and_are_hardened(celery: Path) -> 
     docs = celery_manifests(celery)
     for name, node, probes in (
         ("worker.yaml", "celery", ("readinessProbe", "livenessProbe")),
-        ("beat.yaml", "celerybeat", ("livenessProbe",)),
+        ("beat.yaml", "celerybeat", ("readinessProbe", "livenessProbe")),
     ):
         spec = docs[name]["spec"]["template"]["spec"]
         (container,) = spec["containers"]
@@ -445,10 +480,12 @@ def test_worker_and_beat_probe_their_own_node_and_are_hardened(celery: Path) -> 
         assert context["readOnlyRootFilesystem"] is True
         assert context["allowPrivilegeEscalation"] is False
         assert context["capabilities"]["drop"] == ["ALL"]
-        (mount,) = container["volumeMounts"]
-        assert mount["mountPath"] == "/tmp"
-        (volume,) = spec["volumes"]
-        assert volume["name"] == mount["name"] and "emptyDir" in volume
+        mounts = {mount["mountPath"]: mount for mount in container["volumeMounts"]}
+        assert set(mounts) == {"/tmp", "/run/secrets/demo"}
+        assert mounts["/run/secrets/demo"]["readOnly"] is True
+        volumes = {volume["name"]: volume for volume in spec["volumes"]}
+        assert "emptyDir" in volumes[mounts["/tmp"]["name"]]
+        assert "secret" in volumes[mounts["/run/secrets/demo"]["name"]]
 
 
 def test_a_stopping_worker_outlasts_the_task_time_limit(celery: Path) -> None:
@@ -502,7 +539,7 @@ def test_celery_selectors_are_their_own(celery: Path) -> None:
 
 def test_kustomization_and_readme_name_worker_and_beat(celery: Path) -> None:
     kustomization = yaml.safe_load((celery / "deploy/k8s/kustomization.yaml").read_text())
-    assert sorted(kustomization["resources"]) == sorted([*MANIFESTS, *CELERY_MANIFESTS])
+    assert sorted(kustomization["resources"]) == sorted([*MANIFESTS, *CELERY_MANIFESTS, POLICIES])
     docs = celery_manifests(celery)
     assert {doc["metadata"].get("namespace") for doc in docs.values()} - {None} == {
         kustomization["namespace"]
@@ -534,3 +571,103 @@ def test_adding_celery_adds_worker_and_beat_and_removing_gives_back_the_bytes(
     result = uts("remove", "celery", "--project", root)
     assert result.code == 0, result.err
     assert snapshot(root) == before
+
+
+# Security: network policies, secrets as files, the image pinned ---------------------------
+
+
+def egress_ports(policy: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
+    """The ports a policy lets a pod connect to, each with its destinations ([] = any)."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    for rule in policy["spec"]["egress"]:
+        for port in rule["ports"]:
+            found[port["port"]] = rule.get("to", [])
+    return found
+
+
+def test_network_policies_deny_all_but_what_each_pod_needs(celery: Path) -> None:
+    found = policies(celery)
+    deny = found.pop("default-deny")["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    docs = celery_manifests(celery)
+    deployments = {
+        docs[name]["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]: name
+        for name in ("deployment.yaml", "worker.yaml", "beat.yaml")
+    }
+    assert set(found) == {f"demo-{component}" for component in deployments}
+    for component, manifest in deployments.items():
+        spec = found[f"demo-{component}"]["spec"]
+        labels = docs[manifest]["spec"]["template"]["metadata"]["labels"]
+        assert spec["podSelector"]["matchLabels"].items() <= labels.items()
+        assert spec["policyTypes"] == ["Ingress", "Egress"]
+        ports = egress_ports(found[f"demo-{component}"])
+        # DNS, PostgreSQL and Redis for every pod, and only the worker goes further.
+        assert {53, 5432, 6379} <= set(ports)
+        assert all(ports[port] == [] for port in (53, 5432, 6379))
+        if component == "worker":
+            assert set(ports) == {53, 5432, 6379, 80, 443}
+            for port in (80, 443):
+                blocks = [to["ipBlock"] for to in ports[port]]
+                assert {block["cidr"] for block in blocks} == {"0.0.0.0/0", "::/0"}
+                excepted = {cidr for block in blocks for cidr in block["except"]}
+                assert {"10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "fc00::/7"} <= excepted
+        else:
+            assert set(ports) == {53, 5432, 6379}
+        if component == "api":
+            (rule,) = spec["ingress"]
+            assert rule == {"ports": [{"port": "http", "protocol": "TCP"}]}
+            api = pod(docs)["spec"]["containers"][0]
+            assert "http" in {port["name"] for port in api["ports"]}
+        else:
+            assert spec["ingress"] == []
+
+
+def test_the_broker_port_follows_the_broker(tmp_path: Path) -> None:
+    root = new(tmp_path / "demo", "core", "--with", "celery", "--with", "kubernetes",
+               "--set", "celery.broker=rabbitmq")  # fmt: skip
+    for name in ("demo-api", "demo-worker", "demo-beat"):
+        ports = set(egress_ports(policies(root)[name]))
+        assert 5672 in ports and 6379 not in ports
+
+
+def test_secrets_reach_the_pods_as_files_when_the_settings_read_them(core: Path, mvp: Path) -> None:
+    # CORE: the config component's settings read /run/secrets/<package>.
+    spec = pod(manifests(core))["spec"]
+    for container in spec["containers"] + spec["initContainers"]:
+        assert not [ref for ref in container["envFrom"] if "secretRef" in ref]
+        (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/run/secrets/demo"]
+        assert mount["readOnly"] is True
+    (volume,) = [v for v in spec["volumes"] if "secret" in v]
+    assert volume["secret"] == {"secretName": "demo-secrets", "defaultMode": 0o440}
+    deployment = manifests(core)["deployment.yaml"]
+    assert "checkov.io/skip2" not in deployment["metadata"].get("annotations", {})
+    assert "/run/secrets/demo" in (core / "README.md").read_text()
+    # MVP has no such settings: the environment, and the check skipped with its reason.
+    spec = pod(manifests(mvp))["spec"]
+    assert [ref for ref in spec["containers"][0]["envFrom"] if "secretRef" in ref]
+    annotations = manifests(mvp)["deployment.yaml"]["metadata"]["annotations"]
+    assert annotations["checkov.io/skip2"].startswith("CKV_K8S_35=")
+
+
+def test_the_image_is_pinned_by_tag_or_by_digest(core: Path, tmp_path: Path) -> None:
+    digest = "sha256:" + "0123456789abcdef" * 4
+    pinned = new(tmp_path / "demo", "core", "--with", "celery", "--with", "kubernetes",
+                 "--set", f"kubernetes.digest={digest}")  # fmt: skip
+    docs = celery_manifests(pinned)
+    for name in ("deployment.yaml", "worker.yaml", "beat.yaml"):
+        spec = docs[name]["spec"]["template"]["spec"]
+        for container in spec["containers"] + spec.get("initContainers", []):
+            assert container["image"] == f"demo:0.1.0@{digest}"
+            # A digest cannot change: the node's copy is the image.
+            assert container["imagePullPolicy"] == "IfNotPresent"
+        assert "annotations" not in docs[name]["metadata"]
+        validate(docs[name])
+    assert "CKV_K8S_43" not in (pinned / "README.md").read_text()
+    # By tag, the kubelet asks the registry every time, and the digest check is skipped.
+    deployment = manifests(core)["deployment.yaml"]
+    for container in deployment["spec"]["template"]["spec"]["containers"]:
+        assert container["imagePullPolicy"] == "Always"
+    skip = deployment["metadata"]["annotations"]["checkov.io/skip1"]
+    check, _, reason = skip.partition("=")
+    assert check == "CKV_K8S_43" and "kubernetes.digest" in reason
+    assert f"- `CKV_K8S_43`: {reason}" in (core / "README.md").read_text()

@@ -238,6 +238,71 @@ def test_cloud_run_and_cloud_sql_fit_together(module: Path) -> None:
     assert settings["backup_configuration"][0]["enabled"] is True
 
 
+def flags(settings: dict[str, Any]) -> dict[str, str]:
+    return {unquote(flag["name"]): unquote(flag["value"]) for flag in settings["database_flags"]}
+
+
+def test_the_database_is_private_tls_only_logged_and_protected(module: Path) -> None:
+    resources = blocks(parse(module), "resource")
+    instance = resources["google_sql_database_instance.main"]
+    (settings,) = instance["settings"]
+    (ip,) = settings["ip_configuration"]
+    # No public address: a private one in the module's own network, reached with mTLS.
+    assert ip["ipv4_enabled"] is False
+    assert ip["private_network"] == "${google_compute_network.main.id}"
+    assert unquote(ip["ssl_mode"]) == "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"
+    assert "google_service_networking_connection.private_services" in str(instance["depends_on"])
+    assert flags(settings) == {
+        "log_checkpoints": "on",
+        "log_connections": "on",
+        "log_disconnections": "on",
+        "log_duration": "on",
+        "log_hostname": "on",
+        "log_lock_waits": "on",
+        "log_min_error_statement": "error",
+        "log_min_messages": "warning",
+        "log_statement": "ddl",
+        "log_temp_files": "0",
+        "cloudsql.enable_pgaudit": "on",
+        "pgaudit.log": "ddl,role",
+    }
+    (backups,) = settings["backup_configuration"]
+    assert backups["enabled"] is True and backups["point_in_time_recovery_enabled"] is True
+    assert backups["backup_retention_settings"][0]["retained_backups"] == (
+        "${var.database_backups_kept}"
+    )
+    assert settings["deletion_protection_enabled"] == "${var.deletion_protection}"
+    variables = blocks(parse(module), "variable")
+    assert variables["deletion_protection"]["default"] is True
+    # Cloud Run reaches the private range through the connector, and only that range.
+    connector = resources["google_vpc_access_connector.main"]
+    assert connector["ip_cidr_range"] == "${var.connector_cidr}"
+    runners = [resources["google_cloud_run_v2_service.app"]["template"][0]]
+    if "google_cloud_run_v2_job.migrate" in resources:
+        runners.append(resources["google_cloud_run_v2_job.migrate"]["template"][0]["template"][0])
+    for template in runners:
+        (access,) = template["vpc_access"]
+        assert access["connector"] == "${google_vpc_access_connector.main.id}"
+        assert unquote(access["egress"]) == "PRIVATE_RANGES_ONLY"
+    # The network admits nothing from outside.
+    firewall = resources["google_compute_firewall.deny_ingress"]
+    assert unquote(firewall["deny"][0]["protocol"]) == "all"
+    assert firewall["source_ranges"] == ['"0.0.0.0/0"'] or firewall["source_ranges"] == [
+        "0.0.0.0/0"
+    ]
+
+
+def test_the_connector_name_fits_its_limit(module: Path) -> None:
+    """A connector name is at most 25 characters; the service name may have 40."""
+    expression = unquote(
+        blocks(parse(module), "resource")["google_vpc_access_connector.main"]["name"]
+    )
+    assert expression == '${substr(replace(var.service_name, "-", ""), 0, 21)}-vpc'
+    for service in ("demo", "a-very-long-service-name-of-forty-chars"):
+        name = service.replace("-", "")[:21] + "-vpc"
+        assert re.fullmatch(r"[a-z][-a-z0-9]{0,23}[a-z0-9]", name), name
+
+
 def test_migrations_run_as_a_cloud_run_job_only_with_migrations(core: Path, mvp: Path) -> None:
     core_resources = blocks(parse(core / "deploy/terraform"), "resource")
     job = core_resources["google_cloud_run_v2_job.migrate"]

@@ -17,6 +17,7 @@ from uts.engine import ProjectSpec, compose, package_name
 from uts.errors import OptionError, RecipeError, RenderError, UsageError
 from uts.model import Component, Context, Contributions, Option
 from uts.recipe import find_recipes, load_recipe
+from uts_plugins.database import uts_component as database_component
 
 Uts = Callable[..., Result]
 COMMANDS = [["status"], ["diff"], ["add", "monitoring"], ["remove", "crud"]]
@@ -63,6 +64,7 @@ def cut(path: Path, at: str, before: str, after: str) -> None:
 
 PROJECT = ".uts/project.toml"
 DATABASE = ".uts/components/database.toml"  # version, order, provider, [options], [files]
+DATABASE_VERSION = f'version = "{database_component().version}"'
 
 
 def sub(path: Path, pattern: str, new: str) -> None:

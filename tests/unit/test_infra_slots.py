@@ -17,7 +17,7 @@ from tests.conftest import FakePlugin
 from tests.e2e.test_kubernetes import validate as validate_manifest
 from uts.engine import ProjectSpec, compose
 from uts.errors import PluginError
-from uts.model import Component, Context, Contributions, GeneratedFile, Slot
+from uts.model import Component, Context, Contributions, GeneratedFile, Slot, matches
 from uts.plugin.manager import load_registry, registry_from
 
 CONSUMERS = ("docker", "ci", "kubernetes", "terraform")
@@ -105,7 +105,8 @@ def test_consumers_declare_their_slots_and_share_one_migrate_declaration() -> No
     }  # fmt: skip
     assert set(slots["ci"]) == {"ci-services", "ci-steps", "ci-tests", "dependabot"}
     assert set(slots["kubernetes"]) == {
-        "k8s-workloads", "k8s-containers", "k8s-env", "k8s-requirements", "migrate",
+        "k8s-workloads", "k8s-containers", "k8s-env", "k8s-egress", "k8s-secret-files",
+        "k8s-requirements", "migrate",
     }  # fmt: skip
     assert slots["docker"]["migrate"] == slots["kubernetes"]["migrate"]
     assert slots["docker"]["migrate"] == slots["terraform"]["migrate"]
@@ -126,7 +127,7 @@ def test_every_builtin_fragment_in_an_infrastructure_slot_fits_its_declaration()
                         if field.required:
                             assert field.name in value, (name, field.name)
                         if field.name in value:
-                            assert isinstance(value[field.name], field.type), (name, field)
+                            assert matches(value[field.name], field.type), (name, field)
     assert fragments["migrate"] == [{"command": ["alembic", "upgrade", "head"]}]
 
 
@@ -221,6 +222,13 @@ def everything(ctx: Context, out: Contributions) -> None:
     )
     out.fragment("k8s-env", {"name": "CACHE_URL", "value": "http://cache"}, key="CACHE_URL")
     out.fragment("k8s-env", {"name": "TOKEN", "value": "x", "secret": True}, key="TOKEN")
+    out.fragment("k8s-egress", {"name": "the cache", "ports": [7000, 7001]}, key="cache")
+    out.fragment(
+        "k8s-egress",
+        {"name": "feeds", "ports": [443], "pods": ["cron"], "public": True},
+        key="feeds",
+    )
+    out.fragment("k8s-secret-files", {"path": "/run/secrets/demo"}, key="secrets")
 
 
 @pytest.fixture(scope="module")
@@ -321,3 +329,30 @@ def test_kubernetes_honours_every_field(files: dict[str, GeneratedFile]) -> None
     secrets = text(files, "deploy/k8s/secrets.env.example")
     assert "\nTOKEN=" in secrets and "CACHE_URL" not in secrets
     assert "cron.yaml" in yaml.safe_load(text(files, "deploy/k8s/kustomization.yaml"))["resources"]
+
+
+def test_kubernetes_honours_every_security_field(files: dict[str, GeneratedFile]) -> None:
+    policies = {
+        doc["metadata"]["name"]: doc["spec"]
+        for doc in yaml.safe_load_all(text(files, "deploy/k8s/networkpolicy.yaml"))
+    }
+    assert set(policies) == {"default-deny", "demo-api", "demo-cron"}
+
+    def ports(spec: dict[str, Any]) -> dict[int, list[Any]]:
+        return {p["port"]: rule.get("to", []) for rule in spec["egress"] for p in rule["ports"]}
+
+    # Every pod reaches the cache (no `pods`) and database's PostgreSQL; only cron the
+    # feeds, at public addresses.
+    assert ports(policies["demo-api"]) == {53: [], 5432: [], 7000: [], 7001: []}
+    cron = ports(policies["demo-cron"])
+    assert set(cron) == {53, 5432, 7000, 7001, 443}
+    assert {block["ipBlock"]["cidr"] for block in cron[443]} == {"0.0.0.0/0", "::/0"}
+    readme = text(files, "README.md")
+    assert "the cache (port 7000, 7001; every pod)" in readme
+    assert "feeds (port 443, public addresses only; `cron`)" in readme
+    # The Secret is mounted where k8s-secret-files says, in every Deployment.
+    for name in ("deployment.yaml", "cron.yaml"):
+        pod = yaml.safe_load(text(files, f"deploy/k8s/{name}"))["spec"]["template"]["spec"]
+        mounts = {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        assert "/run/secrets/demo" in mounts
+        assert not [ref for ref in pod["containers"][0]["envFrom"] if "secretRef" in ref]
