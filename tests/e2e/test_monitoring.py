@@ -65,11 +65,11 @@ def test_info_lists_options_files_and_fragments(uts: Uts) -> None:
     assert data["requires"] == ["fastapi"]
     assert [option["name"] for option in data["options"]] == ["metrics_path"]
     assert {
-        "{{ package }}/metrics.py",
-        "{{ package }}/tracing.py",
+        "{{ host.package_dir }}/metrics.py",
+        "{{ host.package_dir }}/tracing.py",
         "tests/fixtures/tracing.py",
-        "tests/test_metrics.py",
-        "tests/test_tracing.py",
+        "{{ host.tests }}/test_metrics.py",
+        "{{ host.tests }}/test_tracing.py",
     } == set(data["files"])
     slots = {(item["slot"], item["key"]) for item in data["fragments"]}
     assert {

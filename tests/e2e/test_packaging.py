@@ -76,7 +76,8 @@ def test_every_core_package_is_declared() -> None:
     found = {
         ".".join(("uts", *path.parent.relative_to(REPO / "core").parts))
         for path in (REPO / "core").rglob("__init__.py")
-        if "__pycache__" not in path.parts
+        # plugin_template/ is package data: the files `uts plugin new` copies, not code.
+        if "__pycache__" not in path.parts and "plugin_template" not in path.parts
     }
     assert found - packages == set(), "add these to [tool.setuptools] packages in pyproject.toml"
 
