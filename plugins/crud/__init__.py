@@ -107,7 +107,7 @@ SLOTS = (
 def uts_component() -> Component:
     return Component(
         name="crud",
-        version="0.1.0",
+        version="0.2.0",
         summary="A REST resource (create, list, read, update, delete) backed by SQLModel.",
         requires=("fastapi", "database"),
         conflicts=(),

@@ -71,7 +71,7 @@ SLOTS = (
 def uts_component() -> Component:
     return Component(
         name="fastapi",
-        version="0.1.0",
+        version="0.2.0",
         summary="FastAPI app with lifespan, liveness and readiness probes, and a TestClient.",
         requires=("project",),
         conflicts=(),

@@ -52,7 +52,7 @@ SLOTS = (
 def uts_component() -> Component:
     return Component(
         name="layers",
-        version="0.1.0",
+        version="0.2.0",
         summary="Layered package: models, schemas, repositories, services, api/v1.",
         requires=("fastapi", "database", "config"),
         conflicts=("crud",),

@@ -36,7 +36,7 @@ SLOTS = (
 def uts_component() -> Component:
     return Component(
         name="migrations",
-        version="0.1.0",
+        version="0.2.0",
         summary="Alembic migrations: URL from the settings, initial revision, checks.",
         requires=("layers", "database", "config"),
         conflicts=(),

@@ -18,7 +18,7 @@ from uts_plugins.config import setting
 def uts_component() -> Component:
     return Component(
         name="scripts",
-        version="0.1.0",
+        version="0.2.0",
         summary="scripts/init_db.py and scripts/create_user.py, both idempotent.",
         requires=("migrations", "auth"),
         conflicts=(),

@@ -92,8 +92,10 @@ def test_remove_and_update_complete_the_projects_own_components(tmp_path: Path) 
     assert complete("remove", "", cwd=tmp_path / "demo" / "demo") == [
         "crud",
         "database",
+        "errors",
         "fastapi",
         "project",
+        "testing",
     ]
     assert complete("update", "-C", str(tmp_path / "demo"), "f", cwd=tmp_path) == ["fastapi"]
 

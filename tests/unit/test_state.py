@@ -261,8 +261,8 @@ def test_findings_name_what_repair_cannot_decide(uts: Uts, mvp: Path) -> None:
     text = crud.read_text()
     crud.write_text(
         text.replace(
-            'version = "0.1.0"\n',
-            '<<<<<<< a\nversion = "0.1.0"\n=======\nversion = "0.2.0"\n>>>>>>> b\n',
+            'version = "0.2.0"\n',
+            '<<<<<<< a\nversion = "0.2.0"\n=======\nversion = "0.3.0"\n>>>>>>> b\n',
         )
     )
     findings = state_findings(mvp)
@@ -270,7 +270,7 @@ def test_findings_name_what_repair_cannot_decide(uts: Uts, mvp: Path) -> None:
         ".uts/components/crud.toml: git conflict markers (uts repair merges both sides)" in findings
     )
     assert any(
-        "the two sides record different versions ('0.1.0' vs '0.2.0')" in f for f in findings
+        "the two sides record different versions ('0.2.0' vs '0.3.0')" in f for f in findings
     )
     result = uts("repair", "--project", mvp)
     assert result.code == 9 and "uts repair cannot decide" in result.err
@@ -331,7 +331,7 @@ def test_format_1_is_upgraded_on_the_first_command_once(
     (line,) = result.err.splitlines()
     assert line.startswith("upgraded uts's state to format 2:")
     assert "modified  demo/main.py  (fastapi)" in result.out
-    assert "fastapi 0.1.0 (from uts 0.1.0)" in result.out
+    assert "fastapi 0.1.0 (installed: 0.2.0)" in result.out
     assert not (legacy / ".uts/manifest.json").exists()
     assert (legacy / ".uts/project.toml").is_file()
     # [tool.uts] is gone; every other byte of pyproject.toml is as it was.

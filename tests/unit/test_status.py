@@ -24,7 +24,7 @@ def test_status_of_an_untouched_project(uts: Uts, project: Path) -> None:
     result = uts("status", "--project", project)
     assert result.code == 0, result.err
     assert "recipe 'mvp'" in result.out
-    assert "crud 0.1.0" in result.out
+    assert "crud 0.2.0" in result.out
     assert "no changes" in result.out
 
 

@@ -258,7 +258,7 @@ def test_add_with_update_does_both_and_says_so(uts: Uts, project: Path) -> None:
     assert result.code == 0, result.err
     assert result.out.startswith("update greet 1.0 → 2.0; remove crud: ")
     assert "greet 1.0 → 2.0: 1 created, 1 moved (merged with your edits)\n" in result.out
-    assert "crud 0.1.0 → removed: " in result.out
+    assert "crud 0.2.0 → removed: " in result.out
     assert (project / "docs/greeting.txt").read_text().count("our own line") == 1
     result = uts("add", "crud", "--project", project)  # now current: add adds, nothing else
     assert result.code == 0, result.err
