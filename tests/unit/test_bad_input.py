@@ -45,7 +45,7 @@ def assert_clear_error(result: Result, code: int, *words: str) -> None:
     for word in words:
         assert word in errors[0], (word, errors[0])
     assert any(line.startswith("hint: ") for line in lines), result.err
-    assert "Traceback" not in result.err + result.out
+    assert "Traceback (most recent call last)" not in result.err + result.out
     assert "internal error" not in result.err
 
 
@@ -221,7 +221,7 @@ def test_damaged_state_is_named_by_update_repair_and_check(
         assert "which is not in the project" not in result.out, result.out
     else:
         assert_clear_error(result, 9, words[0].split(":")[0])
-    assert "Traceback" not in result.err + result.out
+    assert "Traceback (most recent call last)" not in result.err + result.out
     assert snapshot(project) == before
 
 

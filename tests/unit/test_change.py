@@ -456,8 +456,8 @@ def test_compose_services_of_the_user_stay_next_to_the_components(uts: Uts, tmp_
     compose = root / "compose.yaml"
     edit(
         compose,
-        'DATABASE_URL: "sqlite:////app/data/demo.db"\n',
-        'DATABASE_URL: "sqlite:////app/data/demo.db"\n      SMTP_HOST: "mailpit"\n',
+        "DATABASE_URL: sqlite:////app/data/demo.db\n",
+        'DATABASE_URL: sqlite:////app/data/demo.db\n      SMTP_HOST: "mailpit"\n',
     )
     edit(
         compose,

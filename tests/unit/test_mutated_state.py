@@ -347,7 +347,7 @@ def restore(root: Path, files: dict[str, bytes]) -> None:
 
 def check(result: Result, before: dict[str, bytes], root: Path, read_only: bool) -> None:
     assert result.code in DOCUMENTED, (result.code, result.err)
-    assert "Traceback" not in result.out + result.err, result.err
+    assert "Traceback (most recent call last)" not in result.out + result.err, result.err
     assert "internal error" not in result.err, result.err
     if result.code != 0 or read_only:
         assert snapshot(root) == before, (result.code, result.err)
@@ -471,11 +471,11 @@ def test_mutated_recipe_never_crashes_uts_new(
         shutil.rmtree(out)
     result = uts("new", "demo", "--recipe", chosen, "--dir", out, "--no-input")
     assert result.code in DOCUMENTED, (result.code, result.err)
-    assert "Traceback" not in result.out + result.err, result.err
+    assert "Traceback (most recent call last)" not in result.out + result.err, result.err
     assert "internal error" not in result.err, result.err
     if result.code != 0:
         assert not os.path.lexists(out), result.err
     else:
         assert (out / ".uts").is_dir()
         again = uts("status", "--project", out)
-        assert again.code in DOCUMENTED and "Traceback" not in again.err, again.err
+        assert again.code in DOCUMENTED and "Traceback (most recent call last)" not in again.err, again.err
