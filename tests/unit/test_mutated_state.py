@@ -478,4 +478,6 @@ def test_mutated_recipe_never_crashes_uts_new(
     else:
         assert (out / ".uts").is_dir()
         again = uts("status", "--project", out)
-        assert again.code in DOCUMENTED and "Traceback (most recent call last)" not in again.err, again.err
+        assert again.code in DOCUMENTED and "Traceback (most recent call last)" not in again.err, (
+            again.err
+        )
